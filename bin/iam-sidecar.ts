@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// The one CLI: `iam-sidecar <injector|broker|sidecar|explain|demo> [flags]`. Each subcommand is
+// loaded on demand so the sidecar never loads the broker's Kubernetes or STS clients.
+import { runMain } from '../lib/run-main.ts'
+
+type Main = (argv: readonly string[]) => Promise<void>
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Main> }> = {
+  sidecar: { summary: 'per-pod credentials endpoint on 127.0.0.1', load: async () => (await import('../sidecar/main.ts')).main },
+}
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  return `usage: iam-sidecar <command> [--flag=value ...]\n\ncommands:\n${lines.join('\n')}\n`
+}
+
+const [command, ...rest] = process.argv.slice(2)
+const entry = command === undefined ? undefined : COMMANDS[command]
+if (!entry) {
+  process.stderr.write(command && command !== '--help' ? `unknown command ${JSON.stringify(command)}\n\n${usage()}` : usage())
+  process.exit(command && command !== '--help' ? 2 : 0)
+}
+await runMain(command!, await entry.load(), rest)

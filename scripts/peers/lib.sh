@@ -1,0 +1,38 @@
+# Shared helpers for the peer installers. Sourced, not run.
+set -euo pipefail
+PEERS_SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=versions.env
+. "$PEERS_SCRIPT_DIR/versions.env"
+
+# Per-user cache outside the clone, so a fresh CI clone on the same machine reuses it.
+CACHE_ROOT="${IAM_SIDECAR_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/iam-sidecar}"
+PEERS_DIR="$CACHE_ROOT/peers"
+mkdir -p "$PEERS_DIR"
+
+log() { printf '[peers %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# peer_ready DIR: true when DIR holds a finished build (the marker is written last).
+peer_ready() { [ -f "$1/.complete" ]; }
+
+# with_ticker CMD...: runs CMD and prints a line every 20 s so a cold build never looks hung.
+with_ticker() {
+  local start=$SECONDS last=$SECONDS
+  "$@" &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 2
+    if (( SECONDS - last >= 20 )) && kill -0 "$pid" 2>/dev/null; then
+      last=$SECONDS
+      log "  ... still working ($((SECONDS - start)) s)"
+    fi
+  done
+  wait "$pid"
+}
+
+# finish DIR STAGING: atomically moves a finished build into place.
+finish() {
+  local dir=$1 staging=$2
+  touch "$staging/.complete"
+  rm -rf "$dir"
+  mv "$staging" "$dir"
+}

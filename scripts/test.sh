@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The project's test command (`npm test`): typecheck, lint, install/find the real peers, then every
+# unit and integration test on one shared control plane. `--unit` (npm run test:unit) is the fast
+# inner loop: typecheck and unit tests only, no peers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-all}
+
+case "$(node --version)" in
+  v24.*) echo "# node $(node --version)" ;;
+  *) echo "Node 24 is required; run through npm (npm test), which uses the pinned node package." >&2; exit 1 ;;
+esac
+
+UNIT='{bin,lib,sidecar,broker,injector}/**/*.test.ts'
+t0=$SECONDS
+tsc -p tsconfig.json
+echo "# typecheck ok ($((SECONDS - t0)) s)"
+
+if [ "$mode" = "--unit" ]; then
+  exec node --test "$UNIT"
+fi
+
+eslint --max-warnings=0 .
+echo "# lint ok"
+bash scripts/peers/install.sh
+exec node --test --test-global-setup=test/peers/global-setup.ts --test-timeout=600000 \
+  "$UNIT" 'test/**/*.test.ts'

@@ -1,0 +1,74 @@
+// The sidecar's HTTP surface: GET /v1/credentials (the container-credentials contract),
+// /healthz and /readyz. Every error is JSON {code, message} via one onError.
+import { Hono } from 'hono'
+import type { Context } from 'hono'
+import { HttpError, badRequest, forbidden, toErrorResponse, unauthorized, unavailable } from '../lib/errors.ts'
+import type { Logger } from '../lib/log.ts'
+import type { CredentialCache } from './credential-cache.ts'
+
+export const CREDENTIALS_PATH = '/v1/credentials'
+
+export interface SidecarAppOptions {
+  readonly cache: CredentialCache
+  /** Constant-time check of the presented Authorization value against the pod secret. */
+  readonly checkSecret: (presented: string | undefined) => boolean
+  /** The only Host header accepted: `127.0.0.1:<port>`. */
+  readonly expectedHost: string
+  readonly coldWaitMs: number
+  readonly log: Logger
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' }
+
+export function createSidecarApp(o: SidecarAppOptions): Hono {
+  const app = new Hono({ strict: true })
+
+  app.get(CREDENTIALS_PATH, async function credentials(c) {
+    checkHost(c, o.expectedHost)
+    const auth = c.req.header('authorization')
+    if (auth === undefined || auth === '') {
+      throw unauthorized('MissingAuthorization', 'the Authorization header must carry the pod secret from AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE')
+    }
+    if (!o.checkSecret(auth)) throw unauthorized('InvalidAuthorization', 'the Authorization value does not match the pod secret')
+    let snap = o.cache.snapshot()
+    // Only while nothing valid is cached may a request wait, briefly, for the fetch in flight.
+    if (snap.kind !== 'ok' && o.cache.fetching) {
+      await o.cache.settled(o.coldWaitMs)
+      snap = o.cache.snapshot()
+    }
+    if (snap.kind === 'ok') return c.body(snap.body, 200, JSON_HEADERS)
+    if (snap.kind === 'denied') throw forbidden(snap.code, snap.message)
+    throw unavailable(snap.code, snap.message)
+  })
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.get('/readyz', (c) =>
+    o.cache.ready ? c.json({ status: 'ready' }) : c.json({ code: 'CredentialsNotReady', message: 'no credentials obtained yet' }, 503),
+  )
+
+  for (const path of [CREDENTIALS_PATH, '/healthz', '/readyz']) {
+    app.all(path, (c) => {
+      c.header('allow', 'GET, HEAD')
+      throw new HttpError(405, 'MethodNotAllowed', `${c.req.method} is not allowed on ${path}; use GET`)
+    })
+  }
+  const respond = (c: Context, err: unknown): Response => {
+    const { status, body } = toErrorResponse(err)
+    if (status >= 500 && status !== 503) o.log.error('request failed', { error: err })
+    else o.log.debug('request refused', { status, code: body.code })
+    return c.body(JSON.stringify(body), status as 400, JSON_HEADERS)
+  }
+  app.notFound((c) => respond(c, new HttpError(404, 'NotFound', `no such path; the credentials endpoint is ${CREDENTIALS_PATH}`)))
+  app.onError((err, c) => respond(c, err))
+  return app
+}
+
+/**
+ * Only `127.0.0.1:<port>` is accepted: a browser tricked by DNS rebinding, or an SSRF through
+ * another service, sends some other Host.
+ */
+function checkHost(c: Context, expected: string): void {
+  const host = c.req.header('host')
+  if (host === undefined || host === '') throw badRequest('MissingHost', 'a Host header is required')
+  if (host !== expected) throw forbidden('InvalidHost', `the Host header must be ${expected}`)
+}

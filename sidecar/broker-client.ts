@@ -1,0 +1,93 @@
+// CredentialSource backed by the broker (wire contract: lib/broker-wire.ts). HTTPS with the
+// configured CA; the projected token is re-read on every call because the kubelet rotates it.
+import { readFile } from 'node:fs/promises'
+import { Agent, request } from 'node:https'
+import { BROKER_CREDENTIALS_PATH, classifyBrokerStatus } from '../lib/broker-wire.ts'
+import { parseBody, type Credentials } from '../lib/credentials.ts'
+import { UpstreamError, type CredentialSource } from './credential-source.ts'
+
+const MAX_BODY_BYTES = 64 * 1024
+const MAX_MESSAGE_CHARS = 512
+
+export interface BrokerClientOptions {
+  readonly brokerUrl: URL
+  /** PEM bundle; undefined uses the system trust store. */
+  readonly ca: string | undefined
+  readonly tokenFile: string
+  readonly timeoutMs: number
+}
+
+export class BrokerClient implements CredentialSource {
+  readonly #o: BrokerClientOptions
+  readonly #agent: Agent
+  readonly #url: URL
+  constructor(o: BrokerClientOptions) {
+    this.#o = o
+    this.#agent = new Agent({ keepAlive: true, maxSockets: 2, ...(o.ca ? { ca: o.ca } : {}) })
+    this.#url = new URL(BROKER_CREDENTIALS_PATH, o.brokerUrl)
+  }
+
+  async fetch(): Promise<Credentials> {
+    const token = await this.#readToken()
+    const { status, body } = await this.#get(token)
+    const outcome = classifyBrokerStatus(status)
+    if (outcome === 'ok') {
+      try {
+        return parseBody(JSON.parse(body))
+      } catch (err) {
+        throw new UpstreamError('transient', 'BadBrokerResponse', `broker answered 200 with an invalid body: ${(err as Error).message}`)
+      }
+    }
+    const { code, message } = errorFields(body)
+    throw new UpstreamError(outcome, code ?? `Broker${status}`, `broker answered ${status}${message ? `: ${message}` : ''}`)
+  }
+
+  async #readToken(): Promise<string> {
+    try {
+      const token = (await readFile(this.#o.tokenFile, 'utf8')).trim()
+      if (token === '') throw new Error('file is empty')
+      return token
+    } catch (err) {
+      throw new UpstreamError('transient', 'TokenUnreadable', `cannot read the ServiceAccount token file ${this.#o.tokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    }
+  }
+
+  #get(token: string): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const fail = (err: Error): void => reject(new UpstreamError('transient', 'BrokerUnreachable', `broker request failed: ${err.message}`))
+      const req = request(this.#url, {
+        method: 'GET',
+        agent: this.#agent,
+        timeout: this.#o.timeoutMs,
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      }, (res) => {
+        const chunks: Buffer[] = []
+        let size = 0
+        res.on('data', (c: Buffer) => {
+          size += c.length
+          if (size > MAX_BODY_BYTES) req.destroy(new Error(`response larger than ${MAX_BODY_BYTES} bytes`))
+          else chunks.push(c)
+        })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }))
+        res.on('error', fail)
+      })
+      req.on('timeout', () => req.destroy(new Error(`timed out after ${this.#o.timeoutMs} ms`)))
+      req.on('error', fail)
+      req.end()
+    })
+  }
+}
+
+/** code/message of a broker error body, cleaned for logs and the sidecar's own error bodies. */
+function errorFields(body: string): { code?: string; message?: string } {
+  try {
+    const o = JSON.parse(body) as { code?: unknown; message?: unknown }
+    const clean = (v: unknown): string | undefined =>
+      typeof v === 'string' ? v.replace(/[^\x20-\x7e]/g, ' ').slice(0, MAX_MESSAGE_CHARS) : undefined
+    const code = clean(o.code)
+    const message = clean(o.message)
+    return { ...(code && /^[A-Za-z0-9]+$/.test(code) ? { code } : {}), ...(message ? { message } : {}) }
+  } catch {
+    return {}
+  }
+}

@@ -1,0 +1,47 @@
+// `iam-sidecar sidecar`: wiring only. Parse config, write the pod secret, start the cache and
+// the server, stop cleanly on SIGTERM.
+import { readFileSync } from 'node:fs'
+import { systemClock, systemRandom } from '../lib/clock.ts'
+import { createLogger } from '../lib/log.ts'
+import { BrokerClient } from './broker-client.ts'
+import { loadSidecarConfig } from './config.ts'
+import { CredentialCache } from './credential-cache.ts'
+import { generateSecret, secretMatcher, writeSecret } from './secret.ts'
+import { createSidecarApp } from './app.ts'
+import { listen } from './server.ts'
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const started = performance.now()
+  const cfg = loadSidecarConfig(argv)
+  const log = createLogger({ level: cfg.logLevel, component: 'sidecar' })
+  const secret = generateSecret()
+  const secretFile = writeSecret(cfg.secretDir, secret)
+  const source = new BrokerClient({
+    brokerUrl: cfg.brokerUrl,
+    ca: cfg.brokerCaFile ? readFileSync(cfg.brokerCaFile, 'utf8') : undefined,
+    tokenFile: cfg.tokenFile,
+    timeoutMs: cfg.upstreamTimeout,
+  })
+  const cache = new CredentialCache({ source, clock: systemClock, random: systemRandom, refreshWindowMs: cfg.refreshWindow, log })
+  cache.start()
+  const app = createSidecarApp({
+    cache,
+    checkSecret: secretMatcher(secret),
+    expectedHost: `${cfg.bindAddress}:${cfg.port}`,
+    coldWaitMs: cfg.coldWait,
+    log,
+  })
+  const server = await listen(app, cfg.port, cfg.bindAddress)
+  log.info('listening', {
+    url: `http://${cfg.bindAddress}:${cfg.port}/v1/credentials`, secretFile, broker: cfg.brokerUrl.origin,
+    startupMs: Math.round(performance.now() - started),
+  })
+  const shutdown = (signal: string): void => {
+    log.info('shutting down', { signal })
+    cache.stop()
+    server.close()
+    server.closeIdleConnections()
+  }
+  process.once('SIGTERM', () => shutdown('SIGTERM'))
+  process.once('SIGINT', () => shutdown('SIGINT'))
+}

@@ -1,0 +1,67 @@
+// What a test file uses: `const cluster = await useCluster()` at module top level. Under
+// `npm test` the run shares one control plane started by global-setup.ts (its info is in the
+// file named by IAM_SIDECAR_TEST_CLUSTER); a file run on its own starts and stops its own.
+import { after } from 'node:test'
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
+import { peerBinaries, type PeerBinaries } from './paths.ts'
+import { startControlPlane, type ControlPlaneInfo, type Identity } from './control-plane.ts'
+
+export const CLUSTER_INFO_ENV = 'IAM_SIDECAR_TEST_CLUSTER'
+
+export interface TestCluster {
+  readonly info: ControlPlaneInfo
+  readonly bins: PeerBinaries
+  /** Admin client config. */
+  readonly kc: KubeConfig
+  /** Client config for one of the static identities (RBAC applies to all but admin). */
+  kubeConfigAs(identity: Identity): KubeConfig
+  /** Creates a namespace with a unique name (deleted at teardown) and returns its name. */
+  freshNamespace(prefix: string, labels?: Record<string, string>): Promise<string>
+}
+
+export function kubeConfigFor(info: ControlPlaneInfo, identity: Identity): KubeConfig {
+  const kc = new KubeConfig()
+  kc.loadFromOptions({
+    clusters: [{ name: 'test', server: info.apiserverUrl, caData: readFileSync(info.caCertFile).toString('base64') }],
+    users: [{ name: identity, token: info.tokens[identity] }],
+    contexts: [{ name: 'test', cluster: 'test', user: identity }],
+    currentContext: 'test',
+  })
+  return kc
+}
+
+export async function useCluster(): Promise<TestCluster> {
+  const shared = process.env[CLUSTER_INFO_ENV]
+  let info: ControlPlaneInfo
+  const created: string[] = []
+  if (shared) {
+    info = JSON.parse(readFileSync(shared, 'utf8')) as ControlPlaneInfo
+  } else {
+    const plane = await startControlPlane()
+    info = plane
+    after(() => plane.stop())
+  }
+  const kc = kubeConfigFor(info, 'admin')
+  const core = kc.makeApiClient(CoreV1Api)
+  if (shared) {
+    after(async () => {
+      // Namespaces of this file go away with it (the shared plane lives on); without the
+      // namespace controller they would stay Terminating, which is harmless.
+      await Promise.allSettled(created.map((name) => core.deleteNamespace({ name })))
+    })
+  }
+  return {
+    info,
+    bins: peerBinaries(),
+    kc,
+    kubeConfigAs: (identity) => kubeConfigFor(info, identity),
+    async freshNamespace(prefix, labels = {}) {
+      const name = `${prefix}-${randomBytes(4).toString('hex')}`
+      await core.createNamespace({ body: { metadata: { name, labels } } })
+      created.push(name)
+      return name
+    },
+  }
+}

@@ -1,0 +1,56 @@
+// Test PKI made with the system openssl: one CA that signs the apiserver's serving cert and any
+// webhook/broker serving certs a test needs (IP SAN 127.0.0.1), plus the ServiceAccount signing
+// key. Generated per control plane into its temp folder; never committed.
+import { execFileSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+export interface CertFiles {
+  readonly cert: string
+  readonly key: string
+}
+
+export interface TestPki {
+  readonly dir: string
+  readonly caCert: string
+  readonly caKey: string
+  readonly saKey: string
+  readonly saPub: string
+  /** Issues a serving certificate for 127.0.0.1/localhost (and extra DNS names) signed by the CA. */
+  issueServing(name: string, dnsNames?: readonly string[]): CertFiles
+}
+
+function openssl(dir: string, args: readonly string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
+}
+
+export function createPki(dir: string): TestPki {
+  const caCert = join(dir, 'ca.crt')
+  const caKey = join(dir, 'ca.key')
+  openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-days', '2', '-subj', '/CN=iam-sidecar-test-ca', '-keyout', caKey, '-out', caCert])
+  const saKey = join(dir, 'sa.key')
+  const saPub = join(dir, 'sa.pub')
+  openssl(dir, ['genrsa', '-out', saKey, '2048'])
+  openssl(dir, ['rsa', '-in', saKey, '-pubout', '-out', saPub])
+  return {
+    dir,
+    caCert,
+    caKey,
+    saKey,
+    saPub,
+    issueServing(name, dnsNames = []) {
+      const key = join(dir, `${name}.key`)
+      const csr = join(dir, `${name}.csr`)
+      const cert = join(dir, `${name}.crt`)
+      const ext = join(dir, `${name}.ext`)
+      const sans = ['IP:127.0.0.1', 'DNS:localhost', ...dnsNames.map((d) => `DNS:${d}`)]
+      writeFileSync(ext, `subjectAltName=${sans.join(',')}\nextendedKeyUsage=serverAuth\n`)
+      openssl(dir, ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+        '-subj', `/CN=${name}`, '-keyout', key, '-out', csr])
+      openssl(dir, ['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial',
+        '-days', '2', '-extfile', ext, '-out', cert])
+      return { cert, key }
+    },
+  }
+}
