@@ -15,6 +15,7 @@ UNIT='{bin,lib,sidecar,broker,injector}/**/*.test.ts'
 t0=$SECONDS
 tsc -p tsconfig.json
 echo "# typecheck ok ($((SECONDS - t0)) s)"
+node scripts/build-sidecar.ts
 
 if [ "$mode" = "--unit" ]; then
   exec node --test "$UNIT"

@@ -54,7 +54,7 @@ build_java-v2() {
   # Maven writes target/ next to the pom, so build a copy inside staging and keep only the jar.
   mkdir "$2/build"
   cp -r "$1/pom.xml" "$1/src" "$2/build/"
-  with_ticker mvn -B -q -ntp -f "$2/build/pom.xml" package
+  with_ticker mvn -B -q -ntp -Dstyle.color=never -f "$2/build/pom.xml" package
   mv "$2/build/target/sts-client.jar" "$2/"
   rm -rf "$2/build"
 }

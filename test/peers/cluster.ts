@@ -5,7 +5,9 @@ import { after } from 'node:test'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
+import { dirname } from 'node:path'
 import { peerBinaries, type PeerBinaries } from './paths.ts'
+import { openPki, type TestPki } from './pki.ts'
 import { startControlPlane, type ControlPlaneInfo, type Identity } from './control-plane.ts'
 
 export const CLUSTER_INFO_ENV = 'IAM_SIDECAR_TEST_CLUSTER'
@@ -13,6 +15,8 @@ export const CLUSTER_INFO_ENV = 'IAM_SIDECAR_TEST_CLUSTER'
 export interface TestCluster {
   readonly info: ControlPlaneInfo
   readonly bins: PeerBinaries
+  /** The cluster's test CA: issue serving certs for webhooks, brokers, test servers. */
+  readonly pki: TestPki
   /** Admin client config. */
   readonly kc: KubeConfig
   /** Client config for one of the static identities (RBAC applies to all but admin). */
@@ -55,6 +59,7 @@ export async function useCluster(): Promise<TestCluster> {
   return {
     info,
     bins: peerBinaries(),
+    pki: openPki(dirname(info.caCertFile)),
     kc,
     kubeConfigAs: (identity) => kubeConfigFor(info, identity),
     async freshNamespace(prefix, labels = {}) {

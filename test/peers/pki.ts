@@ -2,6 +2,7 @@
 // webhook/broker serving certs a test needs (IP SAN 127.0.0.1), plus the ServiceAccount signing
 // key. Generated per control plane into its temp folder; never committed.
 import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -25,14 +26,19 @@ function openssl(dir: string, args: readonly string[]): void {
 }
 
 export function createPki(dir: string): TestPki {
+  openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-days', '2', '-subj', '/CN=iam-sidecar-test-ca', '-keyout', 'ca.key', '-out', 'ca.crt'])
+  openssl(dir, ['genrsa', '-out', 'sa.key', '2048'])
+  openssl(dir, ['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'])
+  return openPki(dir)
+}
+
+/** A handle on a PKI folder made by createPki (test files reach the shared plane's CA this way). */
+export function openPki(dir: string): TestPki {
   const caCert = join(dir, 'ca.crt')
   const caKey = join(dir, 'ca.key')
-  openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-    '-days', '2', '-subj', '/CN=iam-sidecar-test-ca', '-keyout', caKey, '-out', caCert])
   const saKey = join(dir, 'sa.key')
   const saPub = join(dir, 'sa.pub')
-  openssl(dir, ['genrsa', '-out', saKey, '2048'])
-  openssl(dir, ['rsa', '-in', saKey, '-pubout', '-out', saPub])
   return {
     dir,
     caCert,
@@ -40,6 +46,7 @@ export function createPki(dir: string): TestPki {
     saKey,
     saPub,
     issueServing(name, dnsNames = []) {
+      name = `${name}-${randomBytes(4).toString('hex')}`
       const key = join(dir, `${name}.key`)
       const csr = join(dir, `${name}.csr`)
       const cert = join(dir, `${name}.crt`)

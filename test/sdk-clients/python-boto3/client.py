@@ -21,16 +21,16 @@ def env_number(name: str, default: int) -> int:
 def main() -> int:
     calls = env_number("IAM_SIDECAR_CLIENT_LOOP", 1)
     interval = env_number("IAM_SIDECAR_CLIENT_INTERVAL_MS", 0) / 1000
-    client = boto3.client("sts")
-    for i in range(calls):
-        if i > 0:
-            time.sleep(interval)
-        try:
-            arn = client.get_caller_identity()["Arn"]
-        except Exception as err:  # noqa: BLE001 - any failure is reported the same way
-            print(f"GetCallerIdentity failed: {type(err).__name__}: {err}", file=sys.stderr)
-            return 1
-        print(arn, flush=True)
+    try:
+        # boto3 resolves credentials here, when the client is created, and refreshes them later.
+        client = boto3.client("sts")
+        for i in range(calls):
+            if i > 0:
+                time.sleep(interval)
+            print(client.get_caller_identity()["Arn"], flush=True)
+    except Exception as err:  # noqa: BLE001 - any failure is reported the same way
+        print(f"GetCallerIdentity failed: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

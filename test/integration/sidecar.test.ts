@@ -1,0 +1,161 @@
+// The sidecar bundle as a real process, fed by the test broker with real moto credentials:
+// endpoint contract, secret file, refresh/failure behaviour over real sockets, hostile input.
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { connect } from 'node:net'
+import { statSync } from 'node:fs'
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import { useCluster } from '../peers/cluster.ts'
+import { startTestBroker, type TestBroker } from '../support/test-broker.ts'
+import { readSecret, startSidecar, type SidecarProcess } from '../support/sidecar-process.ts'
+
+const cluster = await useCluster()
+const ROLE = 'arn:aws:iam::210987654321:role/sidecar-it'
+const SA_TOKEN = 'projected-sa-token-for-tests'
+
+async function brokerWith(durationSeconds: number): Promise<TestBroker> {
+  const b = await startTestBroker({
+    tls: cluster.pki.issueServing('test-broker'), stsEndpoint: cluster.info.stsEndpoint,
+    roleArn: ROLE, token: SA_TOKEN, durationSeconds,
+  })
+  after(() => b.close())
+  return b
+}
+
+async function sidecarFor(b: TestBroker, extraArgs: string[] = [], waitReady = true): Promise<SidecarProcess> {
+  const sp = await startSidecar({ brokerUrl: b.url, caFile: cluster.info.caCertFile, token: SA_TOKEN, extraArgs, waitReady })
+  after(() => sp.stop())
+  return sp
+}
+
+const getCreds = (sp: SidecarProcess, headers: Record<string, string> = { authorization: readSecret(sp) }) =>
+  fetch(`${sp.url}/v1/credentials`, { headers })
+
+describe('sidecar process with the test broker and moto', () => {
+  let broker: TestBroker
+  let sp: SidecarProcess
+  before(async () => {
+    broker = await brokerWith(3600)
+    sp = await sidecarFor(broker)
+  })
+
+  it('serves credentials that moto accepts as the assumed role', async () => {
+    const res = await getCreds(sp)
+    assert.equal(res.status, 200)
+    const body = (await res.json()) as Record<string, string>
+    assert.match(body.Expiration!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+    assert.ok(Date.parse(body.Expiration!) - Date.now() > 15 * 60_000, 'more than 15 minutes left')
+    assert.equal(body.RoleArn, ROLE)
+    assert.equal(body.AccountId, '210987654321')
+    const sts = new STSClient({
+      endpoint: cluster.info.stsEndpoint, region: 'us-east-1',
+      credentials: { accessKeyId: body.AccessKeyId!, secretAccessKey: body.SecretAccessKey!, sessionToken: body.Token! },
+    })
+    const me = await sts.send(new GetCallerIdentityCommand({}))
+    assert.equal(me.Arn, 'arn:aws:sts::210987654321:assumed-role/sidecar-it/session-1')
+  })
+
+  it('writes a random per-pod secret without a trailing newline, readable by the pod', () => {
+    const secret = readSecret(sp)
+    assert.match(secret, /^[A-Za-z0-9_-]{43}$/)
+    assert.equal(statSync(sp.secretFile).mode & 0o777, 0o444)
+  })
+
+  it('answers from memory: 200 requests cause no extra broker call', async () => {
+    const before = broker.calls
+    const secret = readSecret(sp)
+    const statuses = await Promise.all(Array.from({ length: 200 }, () => getCreds(sp, { authorization: secret }).then((r) => r.status)))
+    assert.deepEqual(new Set(statuses), new Set([200]))
+    assert.equal(broker.calls, before)
+  })
+
+  it('closes or refuses hostile requests and stays up', async () => {
+    assert.equal((await getCreds(sp, { authorization: readSecret(sp), 'x-pad': 'a'.repeat(20_000) })).status, 431)
+    assert.match(await rawRequest(sp.port, 'GARBAGE\r\n\r\n'), /^HTTP\/1\.1 400/)
+    assert.match(await rawRequest(sp.port, 'GET /v1/cred\xffentials HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'), /^HTTP\/1\.1 (400|404)/)
+    assert.match(await rawRequest(sp.port, `GET /v1/credentials HTTP/1.1\r\nHost: 127.0.0.1:${sp.port}\r\nAuthorization: ${readSecret(sp)}\r\nContent-Length: 99999999\r\n\r\nxx`), /^HTTP\/1\.1 200/)
+    // Far more concurrent connections than the sidecar keeps: extras are dropped, none crash it.
+    const sockets = await Promise.all(Array.from({ length: 700 }, () => openSocket(sp.port)))
+    sockets.forEach((s) => s.destroy())
+    assert.equal((await getCreds(sp)).status, 200)
+    assert.equal(sp.child.exitCode, null)
+  })
+
+  it('logs no secret: not the pod secret, the SA token or any issued credential', () => {
+    const out = sp.output()
+    assert.match(out, /"msg":"credentials refreshed"/)
+    for (const c of broker.issued) {
+      for (const secret of [c.secretAccessKey, c.sessionToken]) assert.ok(!out.includes(secret), 'issued secret in log')
+    }
+    assert.ok(!out.includes(readSecret(sp)))
+    assert.ok(!out.includes(SA_TOKEN))
+  })
+})
+
+describe('sidecar failure behaviour', () => {
+  it('keeps serving cached credentials while the broker fails, then 503 once they expire', async () => {
+    const b = await brokerWith(6) // refresh at ~3 s, expiry at 6 s
+    const sp = await sidecarFor(b)
+    const first = (await (await getCreds(sp)).json()) as { AccessKeyId: string }
+    b.setFallback({ kind: 'status', status: 503, code: 'Unavailable', message: 'broker overloaded' })
+    await sleep(3500)
+    const res = await getCreds(sp)
+    assert.equal(res.status, 200)
+    assert.equal(((await res.json()) as { AccessKeyId: string }).AccessKeyId, first.AccessKeyId)
+    assert.ok(b.calls >= 2, 'a refresh was attempted')
+    await sleep(3000)
+    const expired = await getCreds(sp)
+    assert.equal(expired.status, 503)
+    assert.equal(((await expired.json()) as { code: string }).code, 'CredentialsExpired')
+  })
+
+  it('passes a broker denial through as 403 with its reason', async () => {
+    const b = await brokerWith(3600)
+    b.setFallback({ kind: 'status', status: 403, code: 'RoleNotPermitted', message: 'role sidecar-it is not permitted in namespace n1' })
+    const sp = await sidecarFor(b, [], false)
+    await sleep(200)
+    const res = await getCreds(sp)
+    assert.equal(res.status, 403)
+    assert.deepEqual(await res.json(), { code: 'RoleNotPermitted', message: 'broker answered 403: role sidecar-it is not permitted in namespace n1' })
+  })
+
+  it('answers 503 JSON while the broker is unreachable at start', async () => {
+    const b = await brokerWith(3600)
+    await b.close()
+    const sp = await sidecarFor(b, [], false)
+    const res = await getCreds(sp)
+    assert.equal(res.status, 503)
+    assert.equal(res.headers.get('content-type'), 'application/json')
+    assert.equal(((await res.json()) as { code: string }).code, 'CredentialsNotReady')
+    assert.equal((await fetch(`${sp.url}/readyz`)).status, 503)
+  })
+
+  it('refuses to start on any address but 127.0.0.1', async () => {
+    const b = await brokerWith(3600)
+    await assert.rejects(sidecarFor(b, ['--bind-address=0.0.0.0']), /only 127\.0\.0\.1 is allowed/)
+  })
+})
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+function openSocket(port: number): Promise<import('node:net').Socket> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1')
+    s.on('connect', () => resolve(s))
+    s.on('error', () => resolve(s))
+  })
+}
+
+function rawRequest(port: number, payload: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => s.end(Buffer.from(payload, 'latin1')))
+    let data = ''
+    s.on('data', (d) => (data += d.toString('latin1')))
+    s.on('end', () => resolve(data))
+    s.on('close', () => resolve(data))
+    s.on('error', reject)
+    s.setTimeout(5000, () => s.destroy(new Error('timeout')))
+  })
+}
