@@ -24,5 +24,6 @@ fi
 eslint --max-warnings=0 .
 echo "# lint ok"
 bash scripts/peers/install.sh
+bash scripts/sdk-clients/install.sh
 exec node --test --test-global-setup=test/peers/global-setup.ts --test-timeout=600000 \
   "$UNIT" 'test/**/*.test.ts'

@@ -8,6 +8,7 @@
 # agree. A build happens in a staging folder that is moved into place and marked .complete last;
 # a folder with the marker is reused. Build outputs stay in the cache, never in the repo.
 # Needs: Node 24 (the project's node_modules/.bin/node), npm, python3 (venv), go, java + mvn, cargo.
+set -euo pipefail
 . "$(dirname "$0")/../peers/lib.sh"
 log() { printf '[sdk-clients %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -50,11 +51,16 @@ build_go-v2() {
   (cd "$1" && CGO_ENABLED=0 with_ticker go build -mod=readonly -trimpath -o "$2/sts-client" .)
 }
 
+# Maven's own log goes to a file, shown only on failure (Maven 3.8's -q -B still prints escapes).
+mvn_package() {
+  mvn -B -ntp -f "$1/pom.xml" package >"$1/maven.log" 2>&1 || { cat "$1/maven.log" >&2; return 1; }
+}
+
 build_java-v2() {
   # Maven writes target/ next to the pom, so build a copy inside staging and keep only the jar.
   mkdir "$2/build"
   cp -r "$1/pom.xml" "$1/src" "$2/build/"
-  with_ticker mvn -B -q -ntp -Dstyle.color=never -f "$2/build/pom.xml" package
+  with_ticker mvn_package "$2/build"
   mv "$2/build/target/sts-client.jar" "$2/"
   rm -rf "$2/build"
 }
@@ -64,6 +70,17 @@ build_rust() {
   CARGO_TARGET_DIR="$SDK_DIR/.cargo-target" with_ticker cargo build --release --locked \
     --quiet --manifest-path "$1/Cargo.toml"
   cp "$SDK_DIR/.cargo-target/release/sts-client" "$2/"
+}
+
+# prune_old ID DIR: removes finished builds of ID other than DIR (an older version or source),
+# so the cache holds one build per client. Other callers' staging folders are left alone.
+prune_old() {
+  local old
+  for old in "$SDK_DIR/$1"-*; do
+    [[ "$old" != "$2" && "$old" != *.staging.* && -f "$old/.complete" ]] || continue
+    log "$1: removing superseded build $(basename "$old")"
+    rm -rf "$old"
+  done
 }
 
 install_one() {
@@ -89,6 +106,7 @@ install_one() {
     STAGING=""
     log "$id $version: built in $((SECONDS - start)) s ($(du -sh "$dir" | cut -f1))"
   fi
+  prune_old "$id" "$dir"
   exec {lock}>&-
 }
 

@@ -75,7 +75,7 @@ export async function startControlPlane(opts: { controllerManager?: boolean } = 
     const kubeconfig = writeKubeconfig(workDir, apiserverUrl, pki.caCert, 'admin', tokens.admin)
     const withCm = (opts.controllerManager ?? true) && existsSync(bins.kubeControllerManager)
     if (withCm) await startControllerManager(bins, pki, kubeconfig, logDir, procs)
-    const stsEndpoint = await startMoto(bins, logDir, procs)
+    const stsEndpoint = await startMoto(bins.motoServer, logDir, procs)
     return Object.freeze({
       workDir, apiserverUrl, caCertFile: pki.caCert, tokens, stsEndpoint,
       controllerManager: withCm, pki, bins, stop,
@@ -152,10 +152,10 @@ async function startControllerManager(
   await waitFor(p, 'controller-manager /healthz', async () => (await httpsStatus(`https://127.0.0.1:${port}/healthz`, 'insecure')) === 200, 60_000)
 }
 
-async function startMoto(bins: PeerBinaries, logDir: string, procs: PeerProcess[]): Promise<string> {
+export async function startMoto(motoServer: string, logDir: string, procs: PeerProcess[]): Promise<string> {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  const p = startProcess('moto', bins.motoServer, ['-H', '127.0.0.1', '-p', String(port)], { logDir })
+  const p = startProcess('moto', motoServer, ['-H', '127.0.0.1', '-p', String(port)], { logDir })
   procs.push(p)
   await waitFor(p, 'moto ready', async () => (await httpStatus(`${url}/moto-api/`)) === 200, 60_000)
   return url

@@ -51,6 +51,21 @@ export interface PeerBinaries {
 
 /** Paths of the peer binaries; throws naming the install command when one is missing. */
 export function peerBinaries(): PeerBinaries {
+  const bins = peerPaths()
+  for (const [name, path] of Object.entries(bins)) {
+    if (!existsSync(path)) throw new Error(`peer ${name} missing at ${path}: run \`npm run peers\``)
+  }
+  return bins
+}
+
+/** One peer binary, checked alone (benchmarks need moto but not Kubernetes). */
+export function peerBinary(name: keyof PeerBinaries): string {
+  const path = peerPaths()[name]
+  if (!existsSync(path)) throw new Error(`peer ${name} missing at ${path}: run \`npm run peers\``)
+  return path
+}
+
+function peerPaths(): PeerBinaries {
   const v = peerVersions()
   const peers = join(cacheRoot(), 'peers')
   const k8s = join(peers, `kubernetes-${v.kubernetes}`, 'bin')
@@ -61,9 +76,6 @@ export function peerBinaries(): PeerBinaries {
     kubectl: join(k8s, 'kubectl'),
     helm: join(peers, `helm-${v.helm}`, 'bin', 'helm'),
     motoServer: join(peers, `moto-${v.moto}`, 'bin', 'moto_server'),
-  }
-  for (const [name, path] of Object.entries(bins)) {
-    if (!existsSync(path)) throw new Error(`peer ${name} missing at ${path}: run \`npm run peers\``)
   }
   return Object.freeze(bins)
 }

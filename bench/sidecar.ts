@@ -1,0 +1,112 @@
+// npm run bench:sidecar: the sidecar bundle under wrk, against nginx serving the same JSON body
+// on loopback in the same run with the same load tool (the physical-limit anchor). Writes
+// bench/results/sidecar.json. Upstream: the test stand-in broker backed by real moto, warm.
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { SIDECAR_NODE_FLAGS } from '../lib/sidecar-runtime.ts'
+import { buildSidecar, SIDECAR_BUNDLE } from '../scripts/build-sidecar.ts'
+import { startMoto } from '../test/peers/control-plane.ts'
+import { peerBinary, repoRoot } from '../test/peers/paths.ts'
+import { createPki } from '../test/peers/pki.ts'
+import { freePort } from '../test/peers/ports.ts'
+import type { PeerProcess } from '../test/peers/process.ts'
+import { startTestBroker } from '../test/support/test-broker.ts'
+import { ensureDebianTools } from './tools.ts'
+import { wrk } from './wrk.ts'
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15)
+const TOKEN = 'bench-sa-token'
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return Math.round((Number(m![1]) / 1024) * 10) / 10
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+async function main(): Promise<void> {
+  ensureDebianTools({ wrk: 'wrk', nginx: 'nginx-light' })
+  await buildSidecar()
+  const dir = mkdtempSync(join(tmpdir(), 'iam-sidecar-bench-'))
+  const procs: PeerProcess[] = []
+  const cleanups: (() => unknown)[] = [() => procs.forEach((p) => void p.stop()), () => rmSync(dir, { recursive: true, force: true })]
+  try {
+    mkdirSync(join(dir, 'logs'))
+    const pki = createPki(dir)
+    const sts = await startMoto(peerBinary('motoServer'), join(dir, 'logs'), procs)
+    const broker = await startTestBroker({ tls: pki.issueServing('broker'), stsEndpoint: sts, roleArn: 'arn:aws:iam::123456789012:role/bench', token: TOKEN, durationSeconds: 3600 })
+    cleanups.unshift(() => broker.close())
+    await fetch(sts) // warm the upstream path once
+    writeFileSync(join(dir, 'token'), TOKEN)
+
+    const port = await freePort()
+    const t0 = performance.now()
+    const child = spawn(process.execPath, [...SIDECAR_NODE_FLAGS, SIDECAR_BUNDLE, `--port=${port}`, `--secret-dir=${join(dir, 'secret')}`,
+      `--token-file=${join(dir, 'token')}`, `--broker-url=${broker.url}`, `--broker-ca-file=${pki.caCert}`, '--log-level=warn'], { stdio: 'inherit' })
+    cleanups.unshift(() => child.kill('SIGTERM'))
+    const base = `http://127.0.0.1:${port}`
+    while (!(await fetch(`${base}/readyz`).then((r) => r.ok, () => false))) await sleep(2)
+    const startToReady = performance.now() - t0
+    await sleep(2000)
+    const rssIdle = rssMb(child.pid!)
+    const secret = readFileSync(join(dir, 'secret', 'token'), 'utf8')
+    const headers = { Authorization: secret }
+    const url = `${base}/v1/credentials`
+    const body = await (await fetch(url, { headers })).text()
+
+    console.log('# sidecar, c=1')
+    const c1 = wrk(url, { connections: 1, threads: 1, seconds: Math.min(10, SECONDS), headers })
+    console.log('# sidecar, c=32')
+    const c32 = wrk(url, { connections: 32, threads: 2, seconds: SECONDS, headers })
+    let served = c1.requests + c32.requests
+    while (served < 100_000) served += wrk(url, { connections: 32, threads: 2, seconds: 5, headers }).requests
+    await sleep(1000)
+    const rssAfter = rssMb(child.pid!)
+    const sidecarErrors = c1.errors + c1.non2xx + c32.errors + c32.non2xx
+
+    console.log('# nginx, c=32 (same body, same load tool)')
+    const ng = await startNginx(dir, body)
+    cleanups.unshift(ng.stop)
+    const nginx = wrk(`http://127.0.0.1:${ng.port}/v1/credentials`, { connections: 32, threads: 2, seconds: SECONDS, headers })
+
+    const results = {
+      throughput_rps_c32: Math.round(c32.rps),
+      nginx_throughput_rps_c32: Math.round(nginx.rps),
+      throughput_ratio_vs_nginx: Math.round((c32.rps / nginx.rps) * 1000) / 1000,
+      p50_ms_c32: c32.p50Ms,
+      p99_ms_c32: c32.p99Ms,
+      p99_ms_c1: c1.p99Ms,
+      rss_idle_mb: rssIdle,
+      rss_after_100k_mb: rssAfter,
+      start_to_ready_ms: Math.round(startToReady),
+      node_version: process.version,
+      machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(Number(readFileSync('/proc/meminfo', 'utf8').match(/MemTotal:\s+(\d+)/)![1]) / 1048576)} GiB`,
+    }
+    if (sidecarErrors > 0) console.warn(`# WARNING: ${sidecarErrors} errors or non-2xx answers from the sidecar during the run`)
+    const out = join(repoRoot, 'bench', 'results', 'sidecar.json')
+    mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true })
+    writeFileSync(out, JSON.stringify(results, null, 2) + '\n')
+    console.log(JSON.stringify(results, null, 2))
+    console.log(`# requests served by the sidecar: ${served}; written to ${out}`)
+  } finally {
+    for (const c of cleanups) await c()
+  }
+}
+
+async function startNginx(dir: string, body: string): Promise<{ port: number; stop: () => void }> {
+  const port = await freePort()
+  const conf = join(dir, 'nginx.conf')
+  const escaped = body.replace(/\\/g, '\\\\').replace(/'/g, "\\'")
+  // One worker: the sidecar is one Node process, and wrk needs the other core.
+  writeFileSync(conf, `daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/nginx-error.log;
+events { worker_connections 1024; }
+http { access_log off; server { listen 127.0.0.1:${port};
+  location = /v1/credentials { default_type application/json; return 200 '${escaped}'; } } }\n`)
+  const child = spawn('nginx', ['-c', conf, '-p', dir], { stdio: 'inherit' })
+  while (!(await fetch(`http://127.0.0.1:${port}/v1/credentials`).then((r) => r.ok, () => false))) await sleep(20)
+  return { port, stop: () => void child.kill('SIGQUIT') }
+}
+
+await main()
