@@ -12,19 +12,24 @@ import { readSecret, startSidecar, type SidecarProcess } from '../support/sideca
 const cluster = await useCluster()
 const ROLE = 'arn:aws:iam::210987654321:role/sidecar-it'
 const SA_TOKEN = 'projected-sa-token-for-tests'
+// Registered at top level: an after() called inside a hook would run when that hook ends.
+const cleanups: (() => Promise<void>)[] = []
+after(async () => {
+  for (const c of cleanups.reverse()) await c()
+})
 
 async function brokerWith(durationSeconds: number): Promise<TestBroker> {
   const b = await startTestBroker({
     tls: cluster.pki.issueServing('test-broker'), stsEndpoint: cluster.info.stsEndpoint,
     roleArn: ROLE, token: SA_TOKEN, durationSeconds,
   })
-  after(() => b.close())
+  cleanups.push(() => b.close())
   return b
 }
 
 async function sidecarFor(b: TestBroker, extraArgs: string[] = [], waitReady = true): Promise<SidecarProcess> {
   const sp = await startSidecar({ brokerUrl: b.url, caFile: cluster.info.caCertFile, token: SA_TOKEN, extraArgs, waitReady })
-  after(() => sp.stop())
+  cleanups.push(() => sp.stop())
   return sp
 }
 
@@ -94,16 +99,16 @@ describe('sidecar process with the test broker and moto', () => {
 
 describe('sidecar failure behaviour', () => {
   it('keeps serving cached credentials while the broker fails, then 503 once they expire', async () => {
-    const b = await brokerWith(6) // refresh at ~3 s, expiry at 6 s
+    const b = await brokerWith(10) // refresh at ~5 s (half-life), expiry at 10 s
     const sp = await sidecarFor(b)
     const first = (await (await getCreds(sp)).json()) as { AccessKeyId: string }
     b.setFallback({ kind: 'status', status: 503, code: 'Unavailable', message: 'broker overloaded' })
-    await sleep(3500)
+    await sleep(6000)
     const res = await getCreds(sp)
     assert.equal(res.status, 200)
     assert.equal(((await res.json()) as { AccessKeyId: string }).AccessKeyId, first.AccessKeyId)
     assert.ok(b.calls >= 2, 'a refresh was attempted')
-    await sleep(3000)
+    await sleep(4500)
     const expired = await getCreds(sp)
     assert.equal(expired.status, 503)
     assert.equal(((await expired.json()) as { code: string }).code, 'CredentialsExpired')

@@ -127,6 +127,9 @@ async function startApiserver(
     '--service-cluster-ip-range=10.0.0.0/24', '--allow-privileged=true',
     // PodSecurity and ServiceAccount admission are on by default; say so to keep it true.
     '--enable-admission-plugins=PodSecurity,ServiceAccount,MutatingAdmissionWebhook,ValidatingAdmissionWebhook',
+    // A loopback advertise address is refused by the endpoint reconciler; no kubernetes Service
+    // endpoints are needed here.
+    '--endpoint-reconciler-type=none',
     '--profiling=false', '--v=0',
   ], { logDir })
   procs.push(p)

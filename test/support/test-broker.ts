@@ -14,6 +14,8 @@ export type BrokerMode =
   | { kind: 'ok' }
   | { kind: 'status'; status: number; code: string; message: string }
   | { kind: 'stall'; ms: number }
+  /** Answers only once `until` resolves (e.g. after the sidecar has served a 503). */
+  | { kind: 'hold'; until: Promise<unknown> }
 
 export interface TestBroker {
   readonly url: string
@@ -52,8 +54,8 @@ export async function startTestBroker(o: TestBrokerOptions): Promise<TestBroker>
       if (req.headers.authorization !== `Bearer ${o.token}`) return json(res, 401, { code: 'InvalidToken', message: 'token rejected' })
       calls++
       let mode = queue.shift() ?? fallback
-      if (mode.kind === 'stall') {
-        await new Promise((r) => setTimeout(r, mode.kind === 'stall' ? mode.ms : 0))
+      if (mode.kind === 'stall' || mode.kind === 'hold') {
+        await (mode.kind === 'hold' ? mode.until : new Promise((r) => setTimeout(r, mode.kind === 'stall' ? mode.ms : 0)))
         mode = { kind: 'ok' }
       }
       if (mode.kind === 'status') return json(res, mode.status, { code: mode.code, message: mode.message })
