@@ -8,7 +8,19 @@ export default tseslint.config(
     files: ['**/*.ts'],
     languageOptions: { parserOptions: { projectService: true } },
     rules: {
-      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        // node:test's describe/it return promises the runner itself awaits.
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/explicit-function-return-type': ['error', { allowExpressions: true }],
       complexity: ['warn', 12],
@@ -20,6 +32,11 @@ export default tseslint.config(
         { object: 'process', property: 'env', message: 'Read configuration in config.ts only.' },
       ],
     },
+  },
+  {
+    // Tests read better without return types on every helper.
+    files: ['**/*.test.ts', 'test/**'],
+    rules: { '@typescript-eslint/explicit-function-return-type': 'off', complexity: 'off' },
   },
   {
     // Config modules, the CLI entry and test infrastructure may read the environment.

@@ -31,23 +31,50 @@ async function main(): Promise<void> {
   await buildSidecar()
   const dir = mkdtempSync(join(tmpdir(), 'iam-sidecar-bench-'))
   const procs: PeerProcess[] = []
-  const cleanups: (() => unknown)[] = [() => procs.forEach((p) => void p.stop()), () => rmSync(dir, { recursive: true, force: true })]
+  const cleanups: (() => unknown)[] = [
+    () => procs.forEach((p) => void p.stop()),
+    () => rmSync(dir, { recursive: true, force: true }),
+  ]
   try {
     mkdirSync(join(dir, 'logs'))
     const pki = createPki(dir)
     const sts = await startMoto(peerBinary('motoServer'), join(dir, 'logs'), procs)
-    const broker = await startTestBroker({ tls: pki.issueServing('broker'), stsEndpoint: sts, roleArn: 'arn:aws:iam::123456789012:role/bench', token: TOKEN, durationSeconds: 3600 })
+    const broker = await startTestBroker({
+      tls: pki.issueServing('broker'),
+      stsEndpoint: sts,
+      roleArn: 'arn:aws:iam::123456789012:role/bench',
+      token: TOKEN,
+      durationSeconds: 3600,
+    })
     cleanups.unshift(() => broker.close())
     await fetch(sts) // warm the upstream path once
     writeFileSync(join(dir, 'token'), TOKEN)
 
     const port = await freePort()
     const t0 = performance.now()
-    const child = spawn(process.execPath, [...SIDECAR_NODE_FLAGS, SIDECAR_BUNDLE, `--port=${port}`, `--secret-dir=${join(dir, 'secret')}`,
-      `--token-file=${join(dir, 'token')}`, `--broker-url=${broker.url}`, `--broker-ca-file=${pki.caCert}`, '--log-level=warn'], { stdio: 'inherit' })
+    const child = spawn(
+      process.execPath,
+      [
+        ...SIDECAR_NODE_FLAGS,
+        SIDECAR_BUNDLE,
+        `--port=${port}`,
+        `--secret-dir=${join(dir, 'secret')}`,
+        `--token-file=${join(dir, 'token')}`,
+        `--broker-url=${broker.url}`,
+        `--broker-ca-file=${pki.caCert}`,
+        '--log-level=warn',
+      ],
+      { stdio: 'inherit' },
+    )
     cleanups.unshift(() => child.kill('SIGTERM'))
     const base = `http://127.0.0.1:${port}`
-    while (!(await fetch(`${base}/readyz`).then((r) => r.ok, () => false))) await sleep(2)
+    while (
+      !(await fetch(`${base}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    )
+      await sleep(2)
     const startToReady = performance.now() - t0
     await sleep(2000)
     const rssIdle = rssMb(child.pid!)
@@ -61,7 +88,8 @@ async function main(): Promise<void> {
     console.log('# sidecar, c=32')
     const c32 = wrk(url, { connections: 32, threads: 2, seconds: SECONDS, headers })
     let served = c1.requests + c32.requests
-    while (served < 100_000) served += wrk(url, { connections: 32, threads: 2, seconds: 5, headers }).requests
+    while (served < 100_000)
+      served += wrk(url, { connections: 32, threads: 2, seconds: 5, headers }).requests
     await sleep(1000)
     const rssAfter = rssMb(child.pid!)
     const sidecarErrors = c1.errors + c1.non2xx + c32.errors + c32.non2xx
@@ -69,7 +97,12 @@ async function main(): Promise<void> {
     console.log('# nginx, c=32 (same body, same load tool)')
     const ng = await startNginx(dir, body)
     cleanups.unshift(ng.stop)
-    const nginx = wrk(`http://127.0.0.1:${ng.port}/v1/credentials`, { connections: 32, threads: 2, seconds: SECONDS, headers })
+    const nginx = wrk(`http://127.0.0.1:${ng.port}/v1/credentials`, {
+      connections: 32,
+      threads: 2,
+      seconds: SECONDS,
+      headers,
+    })
 
     const results = {
       throughput_rps_c32: Math.round(c32.rps),
@@ -84,7 +117,10 @@ async function main(): Promise<void> {
       node_version: process.version,
       machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(Number(readFileSync('/proc/meminfo', 'utf8').match(/MemTotal:\s+(\d+)/)![1]) / 1048576)} GiB`,
     }
-    if (sidecarErrors > 0) console.warn(`# WARNING: ${sidecarErrors} errors or non-2xx answers from the sidecar during the run`)
+    if (sidecarErrors > 0)
+      console.warn(
+        `# WARNING: ${sidecarErrors} errors or non-2xx answers from the sidecar during the run`,
+      )
     const out = join(repoRoot, 'bench', 'results', 'sidecar.json')
     mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true })
     writeFileSync(out, JSON.stringify(results, null, 2) + '\n')
@@ -100,12 +136,21 @@ async function startNginx(dir: string, body: string): Promise<{ port: number; st
   const conf = join(dir, 'nginx.conf')
   const escaped = body.replace(/\\/g, '\\\\').replace(/'/g, "\\'")
   // One worker: the sidecar is one Node process, and wrk needs the other core.
-  writeFileSync(conf, `daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/nginx-error.log;
+  writeFileSync(
+    conf,
+    `daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/nginx-error.log;
 events { worker_connections 1024; }
 http { access_log off; server { listen 127.0.0.1:${port};
-  location = /v1/credentials { default_type application/json; return 200 '${escaped}'; } } }\n`)
+  location = /v1/credentials { default_type application/json; return 200 '${escaped}'; } } }\n`,
+  )
   const child = spawn('nginx', ['-c', conf, '-p', dir], { stdio: 'inherit' })
-  while (!(await fetch(`http://127.0.0.1:${port}/v1/credentials`).then((r) => r.ok, () => false))) await sleep(20)
+  while (
+    !(await fetch(`http://127.0.0.1:${port}/v1/credentials`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  )
+    await sleep(20)
   return { port, stop: () => void child.kill('SIGQUIT') }
 }
 

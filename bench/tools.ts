@@ -14,8 +14,12 @@ export function ensureDebianTools(tools: Record<string, string>): void {
   const missing = Object.entries(tools).filter(([cmd]) => !has(cmd) && !has(`/usr/sbin/${cmd}`))
   if (missing.length === 0) return
   const pkgs = missing.map(([, pkg]) => pkg)
-  if (process.getuid?.() !== 0) throw new Error(`benchmarks need ${pkgs.join(', ')}: apt-get install ${pkgs.join(' ')}`)
+  if (process.getuid?.() !== 0)
+    throw new Error(`benchmarks need ${pkgs.join(', ')}: apt-get install ${pkgs.join(' ')}`)
   console.log(`# installing ${pkgs.join(', ')} from Debian's packages`)
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' })
-  execFileSync('apt-get', ['install', '-y', '-qq', ...pkgs], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+  execFileSync('apt-get', ['install', '-y', '-qq', ...pkgs], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  })
 }

@@ -18,7 +18,10 @@ function ms(text: string, label: string): number {
   return Number(m[1]) * UNIT[m[2]!]!
 }
 
-export function wrk(url: string, o: { connections: number; threads: number; seconds: number; headers?: Record<string, string> }): WrkResult {
+export function wrk(
+  url: string,
+  o: { connections: number; threads: number; seconds: number; headers?: Record<string, string> },
+): WrkResult {
   const args = [`-t${o.threads}`, `-c${o.connections}`, `-d${o.seconds}s`, '--latency']
   for (const [k, v] of Object.entries(o.headers ?? {})) args.push('-H', `${k}: ${v}`)
   const out = execFileSync('wrk', [...args, url], { encoding: 'utf8' })

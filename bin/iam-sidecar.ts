@@ -6,19 +6,27 @@ import { runMain } from '../lib/run-main.ts'
 type Main = (argv: readonly string[]) => Promise<void>
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Main> }> = {
-  sidecar: { summary: 'per-pod credentials endpoint on 127.0.0.1', load: async () => (await import('../sidecar/main.ts')).main },
-  demo: { summary: 'local end-to-end demo (placeholder until the demo issue lands)', load: async () => demoPlaceholder },
+  sidecar: {
+    summary: 'per-pod credentials endpoint on 127.0.0.1',
+    load: async () => (await import('../sidecar/main.ts')).main,
+  },
+  demo: {
+    summary: 'local end-to-end demo (placeholder until the demo issue lands)',
+    load: async () => demoPlaceholder,
+  },
 }
 
 // Honest placeholder: the demo needs the broker and the injector, which are not built yet.
 async function demoPlaceholder(): Promise<void> {
-  process.stdout.write([
-    'iam-sidecar demo: not available yet.',
-    'It will start a local kube-apiserver, etcd and STS emulator, the injector and the broker,',
-    'admit an annotated pod, run its sidecar and an app that prints the assumed-role ARN, and show',
-    'a refused pod. Today only the sidecar exists; `npm test` exercises it with real AWS SDKs.',
-    '',
-  ].join('\n'))
+  process.stdout.write(
+    [
+      'iam-sidecar demo: not available yet.',
+      'It will start a local kube-apiserver, etcd and STS emulator, the injector and the broker,',
+      'admit an annotated pod, run its sidecar and an app that prints the assumed-role ARN, and show',
+      'a refused pod. Today only the sidecar exists; `npm test` exercises it with real AWS SDKs.',
+      '',
+    ].join('\n'),
+  )
 }
 
 function usage(): string {
@@ -29,7 +37,11 @@ function usage(): string {
 const [command, ...rest] = process.argv.slice(2)
 const entry = command === undefined ? undefined : COMMANDS[command]
 if (!entry) {
-  process.stderr.write(command && command !== '--help' ? `unknown command ${JSON.stringify(command)}\n\n${usage()}` : usage())
+  process.stderr.write(
+    command && command !== '--help'
+      ? `unknown command ${JSON.stringify(command)}\n\n${usage()}`
+      : usage(),
+  )
   process.exit(command && command !== '--help' ? 2 : 0)
 }
 await runMain(command!, await entry.load(), rest)

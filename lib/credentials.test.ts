@@ -30,7 +30,10 @@ describe('credentials body', () => {
       [{ ...good, RoleArn: 'arn:aws:s3:::bucket' }, /RoleArn/],
     ]
     for (const [input, re] of cases) {
-      assert.throws(() => parseBody(input), (e: Error) => re.test(e.message) && !e.message.includes('sekrit'))
+      assert.throws(
+        () => parseBody(input),
+        (e: Error) => re.test(e.message) && !e.message.includes('sekrit'),
+      )
     }
   })
 })

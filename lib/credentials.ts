@@ -48,11 +48,13 @@ const ROLE_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\x21-\x7e]{1,2000}$/
  * but never echo a value, since values may be secrets.
  */
 export function parseBody(json: unknown): Credentials {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error('body is not a JSON object')
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw new Error('body is not a JSON object')
   const o = json as Record<string, unknown>
   const str = (k: string): string => {
     const v = o[k]
-    if (typeof v !== 'string' || v.length === 0 || v.length > 4096) throw new Error(`field ${k} missing or not a string`)
+    if (typeof v !== 'string' || v.length === 0 || v.length > 4096)
+      throw new Error(`field ${k} missing or not a string`)
     return v
   }
   const expiration = str('Expiration')

@@ -14,11 +14,14 @@ export class HttpError extends Error {
 }
 
 /** 400: the request itself is malformed. */
-export const badRequest = (code: string, message: string): HttpError => new HttpError(400, code, message)
+export const badRequest = (code: string, message: string): HttpError =>
+  new HttpError(400, code, message)
 /** 401: missing or invalid credentials of the caller. */
-export const unauthorized = (code: string, message: string): HttpError => new HttpError(401, code, message)
+export const unauthorized = (code: string, message: string): HttpError =>
+  new HttpError(401, code, message)
 /** 403: authenticated but not allowed; permanent until someone changes configuration. */
-export const forbidden = (code: string, message: string): HttpError => new HttpError(403, code, message)
+export const forbidden = (code: string, message: string): HttpError =>
+  new HttpError(403, code, message)
 /** 503: transient; the caller should retry. */
 export const unavailable = (code: string, message: string, options?: ErrorOptions): HttpError =>
   new HttpError(503, code, message, options)
@@ -30,6 +33,7 @@ export interface ErrorBody {
 
 /** Maps any thrown value to a status and body; unknown errors become a generic 500. */
 export function toErrorResponse(err: unknown): { status: number; body: ErrorBody } {
-  if (err instanceof HttpError) return { status: err.status, body: { code: err.code, message: err.message } }
+  if (err instanceof HttpError)
+    return { status: err.status, body: { code: err.code, message: err.message } }
   return { status: 500, body: { code: 'InternalError', message: 'internal error' } }
 }

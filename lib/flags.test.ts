@@ -1,9 +1,25 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { ConfigError, boolFlag, durationFlag, intFlag, parseDuration, parseFlags, stringFlag, urlFlag } from './flags.ts'
+import {
+  ConfigError,
+  boolFlag,
+  durationFlag,
+  intFlag,
+  parseDuration,
+  parseFlags,
+  stringFlag,
+  urlFlag,
+} from './flags.ts'
 
 const specs = {
-  port: intFlag({ name: 'port', env: 'T_PORT', default: '80', min: 1, max: 65535, description: 'port' }),
+  port: intFlag({
+    name: 'port',
+    env: 'T_PORT',
+    default: '80',
+    min: 1,
+    max: 65535,
+    description: 'port',
+  }),
   url: urlFlag({ name: 'url', env: 'T_URL', protocols: ['https:'], description: 'url' }),
   verbose: boolFlag({ name: 'verbose', env: 'T_VERBOSE', default: 'false', description: 'v' }),
   window: durationFlag({ name: 'window', env: 'T_WINDOW', default: '30m', description: 'w' }),
@@ -12,7 +28,10 @@ const specs = {
 
 describe('parseFlags', () => {
   it('takes flags over env over defaults and freezes the result', () => {
-    const cfg = parseFlags(specs, ['--url=https://a.example', '--port', '8443', '--verbose'], { T_PORT: '1', T_WINDOW: '1h' })
+    const cfg = parseFlags(specs, ['--url=https://a.example', '--port', '8443', '--verbose'], {
+      T_PORT: '1',
+      T_WINDOW: '1h',
+    })
     assert.equal(cfg.port, 8443)
     assert.equal(cfg.url.host, 'a.example')
     assert.equal(cfg.verbose, true)
@@ -22,8 +41,14 @@ describe('parseFlags', () => {
   })
 
   it('names the bad flag, or the env var it came from', () => {
-    assert.throws(() => parseFlags(specs, ['--url=https://a', '--port=99999'], {}), /--port: must be between 1 and 65535/)
-    assert.throws(() => parseFlags(specs, ['--url=https://a'], { T_PORT: 'abc' }), /T_PORT: must be an integer/)
+    assert.throws(
+      () => parseFlags(specs, ['--url=https://a', '--port=99999'], {}),
+      /--port: must be between 1 and 65535/,
+    )
+    assert.throws(
+      () => parseFlags(specs, ['--url=https://a'], { T_PORT: 'abc' }),
+      /T_PORT: must be an integer/,
+    )
     assert.throws(() => parseFlags(specs, ['--url=http://a'], {}), /--url: must use https:/)
   })
 
@@ -39,6 +64,7 @@ describe('parseDuration', () => {
   it('parses compound durations and rejects junk', () => {
     assert.equal(parseDuration('1h30m'), 5_400_000)
     assert.equal(parseDuration('250ms'), 250)
-    for (const bad of ['', '10', '1x', '1h 2m', '-1s', '1.5h']) assert.throws(() => parseDuration(bad), /duration/)
+    for (const bad of ['', '10', '1x', '1h 2m', '-1s', '1.5h'])
+      assert.throws(() => parseDuration(bad), /duration/)
   })
 })

@@ -22,8 +22,11 @@ export interface Flag<T> {
   parse(raw: string): T
 }
 
-type FlagValue<F> = F extends Flag<infer T> ? (F extends { optional: true } ? T | undefined : T) : never
-export type FlagValues<S extends Record<string, Flag<unknown>>> = { readonly [K in keyof S]: FlagValue<S[K]> }
+type FlagValue<F> =
+  F extends Flag<infer T> ? (F extends { optional: true } ? T | undefined : T) : never
+export type FlagValues<S extends Record<string, Flag<unknown>>> = {
+  readonly [K in keyof S]: FlagValue<S[K]>
+}
 
 /**
  * Parses `--name=value`, `--name value` and bare `--name` (booleans) from argv, falling back to
@@ -34,23 +37,7 @@ export function parseFlags<S extends Record<string, Flag<unknown>>>(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): FlagValues<S> {
-  const byName = new Map(Object.entries(specs).map(([key, f]) => [f.name, { key, f }]))
-  const given = new Map<string, string>()
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
-    const m = /^--([a-z0-9-]+)(?:=(.*))?$/s.exec(arg)
-    if (!m) throw new ConfigError(`unexpected argument ${JSON.stringify(arg)}`)
-    const entry = byName.get(m[1]!)
-    if (!entry) throw new ConfigError(`unknown flag --${m[1]}`)
-    let value = m[2]
-    if (value === undefined) {
-      const next = argv[i + 1]
-      if (entry.f.type === 'boolean' && (next === undefined || next.startsWith('--'))) value = 'true'
-      else if (next === undefined) throw new ConfigError(`--${m[1]}: missing value`)
-      else value = argv[++i]!
-    }
-    given.set(entry.f.name, value)
-  }
+  const given = parseArgv(specs, argv)
   const out: Record<string, unknown> = {}
   for (const [key, f] of Object.entries(specs)) {
     const raw = given.get(f.name) ?? nonEmpty(env[f.env]) ?? f.default
@@ -71,6 +58,32 @@ export function parseFlags<S extends Record<string, Flag<unknown>>>(
   return Object.freeze(out) as FlagValues<S>
 }
 
+/** `--name=value`, `--name value` and bare `--name` for booleans, keyed by flag name. */
+function parseArgv(
+  specs: Record<string, Flag<unknown>>,
+  argv: readonly string[],
+): Map<string, string> {
+  const byName = new Map(Object.values(specs).map((f) => [f.name, f]))
+  const given = new Map<string, string>()
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const m = /^--([a-z0-9-]+)(?:=(.*))?$/s.exec(arg)
+    if (!m) throw new ConfigError(`unexpected argument ${JSON.stringify(arg)}`)
+    const f = byName.get(m[1]!)
+    if (!f) throw new ConfigError(`unknown flag --${m[1]}`)
+    let value = m[2]
+    if (value === undefined) {
+      const next = argv[i + 1]
+      const bare = next === undefined || next.startsWith('--')
+      if (f.type === 'boolean' && bare) value = 'true'
+      else if (next === undefined) throw new ConfigError(`--${m[1]}: missing value`)
+      else value = argv[++i]!
+    }
+    given.set(f.name, value)
+  }
+  return given
+}
+
 function nonEmpty(v: string | undefined): string | undefined {
   return v === undefined || v === '' ? undefined : v
 }
@@ -82,7 +95,8 @@ export function stringFlag(o: FlagOpts & { pattern?: RegExp }): Flag<string> {
     ...o,
     type: 'string',
     parse(raw) {
-      if (o.pattern && !o.pattern.test(raw)) throw new Error(`must match ${o.pattern} (got ${JSON.stringify(raw)})`)
+      if (o.pattern && !o.pattern.test(raw))
+        throw new Error(`must match ${o.pattern} (got ${JSON.stringify(raw)})`)
       return raw
     },
   }
@@ -95,7 +109,8 @@ export function intFlag(o: FlagOpts & { min: number; max: number }): Flag<number
     parse(raw) {
       if (!/^\d+$/.test(raw)) throw new Error(`must be an integer (got ${JSON.stringify(raw)})`)
       const n = Number(raw)
-      if (n < o.min || n > o.max) throw new Error(`must be between ${o.min} and ${o.max} (got ${n})`)
+      if (n < o.min || n > o.max)
+        throw new Error(`must be between ${o.min} and ${o.max} (got ${n})`)
       return n
     },
   }
@@ -143,8 +158,10 @@ export function durationFlag(o: FlagOpts & { minMs?: number; maxMs?: number }): 
     type: 'duration',
     parse(raw) {
       const ms = parseDuration(raw)
-      if (o.minMs !== undefined && ms < o.minMs) throw new Error(`must be at least ${o.minMs} ms (got ${raw})`)
-      if (o.maxMs !== undefined && ms > o.maxMs) throw new Error(`must be at most ${o.maxMs} ms (got ${raw})`)
+      if (o.minMs !== undefined && ms < o.minMs)
+        throw new Error(`must be at least ${o.minMs} ms (got ${raw})`)
+      if (o.maxMs !== undefined && ms > o.maxMs)
+        throw new Error(`must be at most ${o.maxMs} ms (got ${raw})`)
       return ms
     },
   }

@@ -21,7 +21,12 @@ const SECRET_KEY = /secret|token|authorization|password|credential|sessiontoken|
 export function redact(value: unknown, depth = 0): unknown {
   if (value instanceof Error) {
     const e = value as Error & { code?: unknown; status?: unknown }
-    return { name: e.name, message: e.message, ...(e.code !== undefined ? { code: e.code } : {}), ...(e.status !== undefined ? { status: e.status } : {}) }
+    return {
+      name: e.name,
+      message: e.message,
+      ...(e.code !== undefined ? { code: e.code } : {}),
+      ...(e.status !== undefined ? { status: e.status } : {}),
+    }
   }
   if (value === null || typeof value !== 'object' || depth > 4) return value
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1))
@@ -45,7 +50,15 @@ export function createLogger(opts: {
     const emit = (level: LogLevel, msg: string, fields?: LogFields): void => {
       if (LOG_LEVELS.indexOf(level) < min) return
       const rec = redact({ ...base, ...fields }) as Record<string, unknown>
-      write(JSON.stringify({ time: now().toISOString(), level, component: opts.component, msg, ...rec }))
+      write(
+        JSON.stringify({
+          time: now().toISOString(),
+          level,
+          component: opts.component,
+          msg,
+          ...rec,
+        }),
+      )
     }
     return {
       debug: (m, f) => emit('debug', m, f),

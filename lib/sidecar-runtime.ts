@@ -9,4 +9,7 @@ export const SIDECAR_BUNDLE_IN_IMAGE = '/app/dist/sidecar.mjs'
  * (its semi-spaces default to 16 MiB each); the sidecar allocates little that survives, so 1 MiB
  * semi-spaces cost a little throughput and save most of that memory.
  */
-export const SIDECAR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--max-old-space-size=64']
+export const SIDECAR_NODE_FLAGS: readonly string[] = [
+  '--max-semi-space-size=1',
+  '--max-old-space-size=64',
+]

@@ -7,7 +7,11 @@ import { join, resolve } from 'node:path'
 
 const root = resolve(import.meta.dirname, '..')
 export const SIDECAR_BUNDLE = join(root, 'dist', 'sidecar.mjs')
-export const FORBIDDEN_IN_SIDECAR = ['@kubernetes/client-node', '@aws-sdk/client-sts', '@aws-sdk/credential-providers'] as const
+export const FORBIDDEN_IN_SIDECAR = [
+  '@kubernetes/client-node',
+  '@aws-sdk/client-sts',
+  '@aws-sdk/credential-providers',
+] as const
 
 export async function buildSidecar(): Promise<{ bytes: number; inputs: string[] }> {
   mkdirSync(join(root, 'dist'), { recursive: true })
@@ -26,7 +30,9 @@ export async function buildSidecar(): Promise<{ bytes: number; inputs: string[] 
   })
   const inputs = Object.keys(result.metafile.inputs)
   writeFileSync(join(root, 'dist', 'sidecar.meta.json'), JSON.stringify(result.metafile))
-  const bad = inputs.filter((i) => FORBIDDEN_IN_SIDECAR.some((pkg) => i.includes(`node_modules/${pkg}/`)))
+  const bad = inputs.filter((i) =>
+    FORBIDDEN_IN_SIDECAR.some((pkg) => i.includes(`node_modules/${pkg}/`)),
+  )
   if (bad.length > 0) throw new Error(`sidecar bundle must not contain ${bad.join(', ')}`)
   const bytes = result.metafile.outputs[Object.keys(result.metafile.outputs)[0]!]!.bytes
   return { bytes, inputs }

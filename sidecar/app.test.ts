@@ -14,12 +14,27 @@ const quiet = createLogger({ level: 'error', component: 'test', write: () => {} 
 
 async function makeApp(script: Scripted[], start = true) {
   const clock = new FakeClock()
-  const cache = new CredentialCache({ source: new FakeCredentialSource(script), clock, random: () => 0, refreshWindowMs: 30 * 60_000, log: quiet })
+  const cache = new CredentialCache({
+    source: new FakeCredentialSource(script),
+    clock,
+    random: () => 0,
+    refreshWindowMs: 30 * 60_000,
+    log: quiet,
+  })
   if (start) cache.start()
   await settle()
-  const app = createSidecarApp({ cache, checkSecret: secretMatcher(SECRET), expectedHost: HOST, coldWaitMs: 0, log: quiet })
-  const get = (path: string, headers: Record<string, string> = { host: HOST, authorization: SECRET }, method = 'GET') =>
-    app.request(`http://${HOST}${path}`, { method, headers })
+  const app = createSidecarApp({
+    cache,
+    checkSecret: secretMatcher(SECRET),
+    expectedHost: HOST,
+    coldWaitMs: 0,
+    log: quiet,
+  })
+  const get = (
+    path: string,
+    headers: Record<string, string> = { host: HOST, authorization: SECRET },
+    method = 'GET',
+  ) => app.request(`http://${HOST}${path}`, { method, headers })
   return { app, get, clock }
 }
 
@@ -39,7 +54,14 @@ describe('sidecar endpoint', () => {
     assert.equal(res.status, 200)
     assert.equal(res.headers.get('content-type'), 'application/json')
     const body = (await res.json()) as Record<string, string>
-    assert.deepEqual(Object.keys(body).sort(), ['AccessKeyId', 'AccountId', 'Expiration', 'RoleArn', 'SecretAccessKey', 'Token'])
+    assert.deepEqual(Object.keys(body).sort(), [
+      'AccessKeyId',
+      'AccountId',
+      'Expiration',
+      'RoleArn',
+      'SecretAccessKey',
+      'Token',
+    ])
     assert.equal(body.Expiration, '2026-01-01T01:00:00Z')
     assert.equal(body.AccountId, '123456789012')
     void clock
@@ -48,14 +70,32 @@ describe('sidecar endpoint', () => {
   it('refuses a missing or wrong secret with 401 and never returns credentials', async () => {
     const { get } = await makeApp([fakeCredentials(1, Date.UTC(2026, 0, 1) + 3_600_000)])
     await expectError(await get('/v1/credentials', { host: HOST }), 401, 'MissingAuthorization')
-    await expectError(await get('/v1/credentials', { host: HOST, authorization: 'wrong' }), 401, 'InvalidAuthorization')
-    await expectError(await get('/v1/credentials', { host: HOST, authorization: `Bearer ${SECRET}` }), 401, 'InvalidAuthorization')
+    await expectError(
+      await get('/v1/credentials', { host: HOST, authorization: 'wrong' }),
+      401,
+      'InvalidAuthorization',
+    )
+    await expectError(
+      await get('/v1/credentials', { host: HOST, authorization: `Bearer ${SECRET}` }),
+      401,
+      'InvalidAuthorization',
+    )
   })
 
   it('refuses any Host but 127.0.0.1:<port> (DNS rebinding, SSRF)', async () => {
     const { get } = await makeApp([fakeCredentials(1, Date.UTC(2026, 0, 1) + 3_600_000)])
-    for (const host of ['localhost:9911', 'evil.example', '127.0.0.1', '127.0.0.1:80', '169.254.170.2']) {
-      await expectError(await get('/v1/credentials', { host, authorization: SECRET }), 403, 'InvalidHost')
+    for (const host of [
+      'localhost:9911',
+      'evil.example',
+      '127.0.0.1',
+      '127.0.0.1:80',
+      '169.254.170.2',
+    ]) {
+      await expectError(
+        await get('/v1/credentials', { host, authorization: SECRET }),
+        403,
+        'InvalidHost',
+      )
     }
   })
 
@@ -64,7 +104,14 @@ describe('sidecar endpoint', () => {
     for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
       await expectError(await get('/v1/credentials', undefined, method), 405, 'MethodNotAllowed')
     }
-    for (const path of ['/', '/v1/credentials/', '/v1//credentials', '/v2/credentials/x', '/v1/credentials/../credentials/x', '/latest/meta-data/iam/security-credentials/']) {
+    for (const path of [
+      '/',
+      '/v1/credentials/',
+      '/v1//credentials',
+      '/v2/credentials/x',
+      '/v1/credentials/../credentials/x',
+      '/latest/meta-data/iam/security-credentials/',
+    ]) {
       await expectError(await get(path), 404, 'NotFound')
     }
   })
@@ -74,10 +121,15 @@ describe('sidecar endpoint', () => {
     await expectError(await cold('/v1/credentials'), 503, 'CredentialsNotReady')
     await expectError(await cold('/readyz', {}), 503, 'CredentialsNotReady')
     assert.equal((await cold('/healthz', {})).status, 200)
-    const { get: denied } = await makeApp([new UpstreamError('denied', 'RoleNotPermitted', 'role r is not permitted in namespace n')])
+    const { get: denied } = await makeApp([
+      new UpstreamError('denied', 'RoleNotPermitted', 'role r is not permitted in namespace n'),
+    ])
     const res = await denied('/v1/credentials')
     assert.equal(res.status, 403)
-    assert.deepEqual(await res.json(), { code: 'RoleNotPermitted', message: 'role r is not permitted in namespace n' })
+    assert.deepEqual(await res.json(), {
+      code: 'RoleNotPermitted',
+      message: 'role r is not permitted in namespace n',
+    })
   })
 
   it('reports ready once credentials were obtained', async () => {

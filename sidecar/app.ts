@@ -2,7 +2,14 @@
 // /healthz and /readyz. Every error is JSON {code, message} via one onError.
 import { Hono } from 'hono'
 import type { Context } from 'hono'
-import { HttpError, badRequest, forbidden, toErrorResponse, unauthorized, unavailable } from '../lib/errors.ts'
+import {
+  HttpError,
+  badRequest,
+  forbidden,
+  toErrorResponse,
+  unauthorized,
+  unavailable,
+} from '../lib/errors.ts'
 import type { Logger } from '../lib/log.ts'
 import type { CredentialCache } from './credential-cache.ts'
 
@@ -27,9 +34,16 @@ export function createSidecarApp(o: SidecarAppOptions): Hono {
     checkHost(c, o.expectedHost)
     const auth = c.req.header('authorization')
     if (auth === undefined || auth === '') {
-      throw unauthorized('MissingAuthorization', 'the Authorization header must carry the pod secret from AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE')
+      throw unauthorized(
+        'MissingAuthorization',
+        'the Authorization header must carry the pod secret from AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
+      )
     }
-    if (!o.checkSecret(auth)) throw unauthorized('InvalidAuthorization', 'the Authorization value does not match the pod secret')
+    if (!o.checkSecret(auth))
+      throw unauthorized(
+        'InvalidAuthorization',
+        'the Authorization value does not match the pod secret',
+      )
     let snap = o.cache.snapshot()
     // Only while nothing valid is cached may a request wait, briefly, for the fetch in flight.
     if (snap.kind !== 'ok' && o.cache.fetching) {
@@ -43,13 +57,19 @@ export function createSidecarApp(o: SidecarAppOptions): Hono {
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.get('/readyz', (c) =>
-    o.cache.ready ? c.json({ status: 'ready' }) : c.json({ code: 'CredentialsNotReady', message: 'no credentials obtained yet' }, 503),
+    o.cache.ready
+      ? c.json({ status: 'ready' })
+      : c.json({ code: 'CredentialsNotReady', message: 'no credentials obtained yet' }, 503),
   )
 
   for (const path of [CREDENTIALS_PATH, '/healthz', '/readyz']) {
     app.all(path, (c) => {
       c.header('allow', 'GET, HEAD')
-      throw new HttpError(405, 'MethodNotAllowed', `${c.req.method} is not allowed on ${path}; use GET`)
+      throw new HttpError(
+        405,
+        'MethodNotAllowed',
+        `${c.req.method} is not allowed on ${path}; use GET`,
+      )
     })
   }
   const respond = (c: Context, err: unknown): Response => {
@@ -58,7 +78,16 @@ export function createSidecarApp(o: SidecarAppOptions): Hono {
     else o.log.debug('request refused', { status, code: body.code })
     return c.body(JSON.stringify(body), status as 400, JSON_HEADERS)
   }
-  app.notFound((c) => respond(c, new HttpError(404, 'NotFound', `no such path; the credentials endpoint is ${CREDENTIALS_PATH}`)))
+  app.notFound((c) =>
+    respond(
+      c,
+      new HttpError(
+        404,
+        'NotFound',
+        `no such path; the credentials endpoint is ${CREDENTIALS_PATH}`,
+      ),
+    ),
+  )
   app.onError((err, c) => respond(c, err))
   return app
 }
@@ -69,6 +98,7 @@ export function createSidecarApp(o: SidecarAppOptions): Hono {
  */
 function checkHost(c: Context, expected: string): void {
   const host = c.req.header('host')
-  if (host === undefined || host === '') throw badRequest('MissingHost', 'a Host header is required')
+  if (host === undefined || host === '')
+    throw badRequest('MissingHost', 'a Host header is required')
   if (host !== expected) throw forbidden('InvalidHost', `the Host header must be ${expected}`)
 }

@@ -35,11 +35,19 @@ export class BrokerClient implements CredentialSource {
       try {
         return parseBody(JSON.parse(body))
       } catch (err) {
-        throw new UpstreamError('transient', 'BadBrokerResponse', `broker answered 200 with an invalid body: ${(err as Error).message}`)
+        throw new UpstreamError(
+          'transient',
+          'BadBrokerResponse',
+          `broker answered 200 with an invalid body: ${(err as Error).message}`,
+        )
       }
     }
     const { code, message } = errorFields(body)
-    throw new UpstreamError(outcome, code ?? `Broker${status}`, `broker answered ${status}${message ? `: ${message}` : ''}`)
+    throw new UpstreamError(
+      outcome,
+      code ?? `Broker${status}`,
+      `broker answered ${status}${message ? `: ${message}` : ''}`,
+    )
   }
 
   async #readToken(): Promise<string> {
@@ -48,29 +56,47 @@ export class BrokerClient implements CredentialSource {
       if (token === '') throw new Error('file is empty')
       return token
     } catch (err) {
-      throw new UpstreamError('transient', 'TokenUnreadable', `cannot read the ServiceAccount token file ${this.#o.tokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+      throw new UpstreamError(
+        'transient',
+        'TokenUnreadable',
+        `cannot read the ServiceAccount token file ${this.#o.tokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      )
     }
   }
 
   #get(token: string): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-      const fail = (err: Error): void => reject(new UpstreamError('transient', 'BrokerUnreachable', `broker request failed: ${err.message}`))
-      const req = request(this.#url, {
-        method: 'GET',
-        agent: this.#agent,
-        timeout: this.#o.timeoutMs,
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-      }, (res) => {
-        const chunks: Buffer[] = []
-        let size = 0
-        res.on('data', (c: Buffer) => {
-          size += c.length
-          if (size > MAX_BODY_BYTES) req.destroy(new Error(`response larger than ${MAX_BODY_BYTES} bytes`))
-          else chunks.push(c)
-        })
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }))
-        res.on('error', fail)
-      })
+      const fail = (err: Error): void =>
+        reject(
+          new UpstreamError(
+            'transient',
+            'BrokerUnreachable',
+            `broker request failed: ${err.message}`,
+          ),
+        )
+      const req = request(
+        this.#url,
+        {
+          method: 'GET',
+          agent: this.#agent,
+          timeout: this.#o.timeoutMs,
+          headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+        },
+        (res) => {
+          const chunks: Buffer[] = []
+          let size = 0
+          res.on('data', (c: Buffer) => {
+            size += c.length
+            if (size > MAX_BODY_BYTES)
+              req.destroy(new Error(`response larger than ${MAX_BODY_BYTES} bytes`))
+            else chunks.push(c)
+          })
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          )
+          res.on('error', fail)
+        },
+      )
       req.on('timeout', () => req.destroy(new Error(`timed out after ${this.#o.timeoutMs} ms`)))
       req.on('error', fail)
       req.end()
@@ -83,10 +109,15 @@ function errorFields(body: string): { code?: string; message?: string } {
   try {
     const o = JSON.parse(body) as { code?: unknown; message?: unknown }
     const clean = (v: unknown): string | undefined =>
-      typeof v === 'string' ? v.replace(/[^\x20-\x7e]/g, ' ').slice(0, MAX_MESSAGE_CHARS) : undefined
+      typeof v === 'string'
+        ? v.replace(/[^\x20-\x7e]/g, ' ').slice(0, MAX_MESSAGE_CHARS)
+        : undefined
     const code = clean(o.code)
     const message = clean(o.message)
-    return { ...(code && /^[A-Za-z0-9]+$/.test(code) ? { code } : {}), ...(message ? { message } : {}) }
+    return {
+      ...(code && /^[A-Za-z0-9]+$/.test(code) ? { code } : {}),
+      ...(message ? { message } : {}),
+    }
   } catch {
     return {}
   }

@@ -1,7 +1,14 @@
 // The sidecar's configuration: parsed once at start-up from flags (and IAM_SIDECAR_* variables),
 // frozen, passed down. The only sidecar file that reads the environment.
 import {
-  ConfigError, durationFlag, enumFlag, intFlag, parseFlags, stringFlag, urlFlag, type FlagValues,
+  ConfigError,
+  durationFlag,
+  enumFlag,
+  intFlag,
+  parseFlags,
+  stringFlag,
+  urlFlag,
+  type FlagValues,
 } from '../lib/flags.ts'
 import { LOG_LEVELS } from '../lib/log.ts'
 
@@ -9,26 +16,79 @@ import { LOG_LEVELS } from '../lib/log.ts'
 export const MIN_REFRESH_WINDOW_MS = 15 * 60_000
 
 export const SIDECAR_FLAGS = {
-  port: intFlag({ name: 'port', env: 'IAM_SIDECAR_PORT', default: '9911', min: 1, max: 65535,
-    description: 'Port of the credentials endpoint on 127.0.0.1.' }),
-  bindAddress: stringFlag({ name: 'bind-address', env: 'IAM_SIDECAR_BIND_ADDRESS', default: '127.0.0.1',
-    description: 'Listen address. Only 127.0.0.1 is accepted: the endpoint must never leave the pod.' }),
-  secretDir: stringFlag({ name: 'secret-dir', env: 'IAM_SIDECAR_SECRET_DIR', default: '/var/run/iam-sidecar/secret',
-    description: 'Folder (a memory emptyDir) where the per-pod secret is written as the file `token`.' }),
-  tokenFile: stringFlag({ name: 'token-file', env: 'IAM_SIDECAR_TOKEN_FILE', default: '/var/run/secrets/iam-sidecar/serviceaccount/token',
-    description: 'Projected ServiceAccount token sent to the broker; re-read on every call because the kubelet rotates it.' }),
-  brokerUrl: urlFlag({ name: 'broker-url', env: 'IAM_SIDECAR_BROKER_URL', protocols: ['https:'],
-    description: 'Base HTTPS URL of the broker, e.g. https://iam-sidecar-broker.iam-sidecar.svc:8443.' }),
-  brokerCaFile: stringFlag({ name: 'broker-ca-file', env: 'IAM_SIDECAR_BROKER_CA_FILE', optional: true,
-    description: 'PEM bundle that signs the broker certificate (default: the system trust store).' }),
-  refreshWindow: durationFlag({ name: 'refresh-window', env: 'IAM_SIDECAR_REFRESH_WINDOW', default: '30m', maxMs: 12 * 3_600_000,
-    description: 'Refresh credentials once their remaining lifetime falls under this; must be more than 15m.' }),
-  upstreamTimeout: durationFlag({ name: 'upstream-timeout', env: 'IAM_SIDECAR_UPSTREAM_TIMEOUT', default: '10s', minMs: 100, maxMs: 120_000,
-    description: 'Time limit for one call to the broker.' }),
-  coldWait: durationFlag({ name: 'cold-wait', env: 'IAM_SIDECAR_COLD_WAIT', default: '500ms', maxMs: 900,
-    description: 'While no credentials exist yet, how long a request may wait for an in-flight fetch before 503 (under the JS SDK 1 s timeout).' }),
-  logLevel: enumFlag({ name: 'log-level', env: 'IAM_SIDECAR_LOG_LEVEL', default: 'info', values: LOG_LEVELS,
-    description: 'Minimum level of the JSON log lines.' }),
+  port: intFlag({
+    name: 'port',
+    env: 'IAM_SIDECAR_PORT',
+    default: '9911',
+    min: 1,
+    max: 65535,
+    description: 'Port of the credentials endpoint on 127.0.0.1.',
+  }),
+  bindAddress: stringFlag({
+    name: 'bind-address',
+    env: 'IAM_SIDECAR_BIND_ADDRESS',
+    default: '127.0.0.1',
+    description:
+      'Listen address. Only 127.0.0.1 is accepted: the endpoint must never leave the pod.',
+  }),
+  secretDir: stringFlag({
+    name: 'secret-dir',
+    env: 'IAM_SIDECAR_SECRET_DIR',
+    default: '/var/run/iam-sidecar/secret',
+    description:
+      'Folder (a memory emptyDir) where the per-pod secret is written as the file `token`.',
+  }),
+  tokenFile: stringFlag({
+    name: 'token-file',
+    env: 'IAM_SIDECAR_TOKEN_FILE',
+    default: '/var/run/secrets/iam-sidecar/serviceaccount/token',
+    description:
+      'Projected ServiceAccount token sent to the broker; re-read on every call because the kubelet rotates it.',
+  }),
+  brokerUrl: urlFlag({
+    name: 'broker-url',
+    env: 'IAM_SIDECAR_BROKER_URL',
+    protocols: ['https:'],
+    description:
+      'Base HTTPS URL of the broker, e.g. https://iam-sidecar-broker.iam-sidecar.svc:8443.',
+  }),
+  brokerCaFile: stringFlag({
+    name: 'broker-ca-file',
+    env: 'IAM_SIDECAR_BROKER_CA_FILE',
+    optional: true,
+    description: 'PEM bundle that signs the broker certificate (default: the system trust store).',
+  }),
+  refreshWindow: durationFlag({
+    name: 'refresh-window',
+    env: 'IAM_SIDECAR_REFRESH_WINDOW',
+    default: '30m',
+    maxMs: 12 * 3_600_000,
+    description:
+      'Refresh credentials once their remaining lifetime falls under this; must be more than 15m.',
+  }),
+  upstreamTimeout: durationFlag({
+    name: 'upstream-timeout',
+    env: 'IAM_SIDECAR_UPSTREAM_TIMEOUT',
+    default: '10s',
+    minMs: 100,
+    maxMs: 120_000,
+    description: 'Time limit for one call to the broker.',
+  }),
+  coldWait: durationFlag({
+    name: 'cold-wait',
+    env: 'IAM_SIDECAR_COLD_WAIT',
+    default: '500ms',
+    maxMs: 900,
+    description:
+      'While no credentials exist yet, how long a request may wait for an in-flight fetch before 503 (under the JS SDK 1 s timeout).',
+  }),
+  logLevel: enumFlag({
+    name: 'log-level',
+    env: 'IAM_SIDECAR_LOG_LEVEL',
+    default: 'info',
+    values: LOG_LEVELS,
+    description: 'Minimum level of the JSON log lines.',
+  }),
 } as const
 
 export type SidecarConfig = FlagValues<typeof SIDECAR_FLAGS>
@@ -39,10 +99,14 @@ export function loadSidecarConfig(
 ): SidecarConfig {
   const cfg = parseFlags(SIDECAR_FLAGS, argv, env)
   if (cfg.bindAddress !== '127.0.0.1') {
-    throw new ConfigError(`--bind-address: only 127.0.0.1 is allowed (got ${JSON.stringify(cfg.bindAddress)}); the credentials endpoint must not be reachable from outside the pod`)
+    throw new ConfigError(
+      `--bind-address: only 127.0.0.1 is allowed (got ${JSON.stringify(cfg.bindAddress)}); the credentials endpoint must not be reachable from outside the pod`,
+    )
   }
   if (cfg.refreshWindow <= MIN_REFRESH_WINDOW_MS) {
-    throw new ConfigError('--refresh-window: must be more than 15m, or SDKs would refresh on every call')
+    throw new ConfigError(
+      '--refresh-window: must be more than 15m, or SDKs would refresh on every call',
+    )
   }
   return cfg
 }

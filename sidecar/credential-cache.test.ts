@@ -12,7 +12,13 @@ const quiet = createLogger({ level: 'error', component: 'test', write: () => {} 
 function setup(script: ConstructorParameters<typeof FakeCredentialSource>[0], random = () => 0) {
   const clock = new FakeClock()
   const source = new FakeCredentialSource(script)
-  const cache = new CredentialCache({ source, clock, random, refreshWindowMs: 30 * MIN, log: quiet })
+  const cache = new CredentialCache({
+    source,
+    clock,
+    random,
+    refreshWindowMs: 30 * MIN,
+    log: quiet,
+  })
   return { clock, source, cache }
 }
 
@@ -83,12 +89,19 @@ describe('CredentialCache', () => {
 
   it('stops handing out the role at once when the broker denies it', async () => {
     const { clock, source, cache } = setup([])
-    source.push(fakeCredentials(1, clock.now() + 60 * MIN), new UpstreamError('denied', 'RoleNotPermitted', 'role x is not permitted in namespace y'))
+    source.push(
+      fakeCredentials(1, clock.now() + 60 * MIN),
+      new UpstreamError('denied', 'RoleNotPermitted', 'role x is not permitted in namespace y'),
+    )
     cache.start()
     await settle()
     await clock.advance(30 * MIN)
     const snap = cache.snapshot()
-    assert.deepEqual(snap, { kind: 'denied', code: 'RoleNotPermitted', message: 'role x is not permitted in namespace y' })
+    assert.deepEqual(snap, {
+      kind: 'denied',
+      code: 'RoleNotPermitted',
+      message: 'role x is not permitted in namespace y',
+    })
   })
 
   it('treats already-expired upstream credentials as a failure', async () => {

@@ -68,12 +68,18 @@ export class CredentialCache {
     const f = this.#lastFailure
     if (f?.kind === 'denied') return { kind: 'denied', code: f.code, message: f.message }
     if (held) {
-      return { kind: 'unavailable', code: 'CredentialsExpired', message: `credentials expired and could not be refreshed${f ? `: ${f.message}` : ''}; retrying` }
+      return {
+        kind: 'unavailable',
+        code: 'CredentialsExpired',
+        message: `credentials expired and could not be refreshed${f ? `: ${f.message}` : ''}; retrying`,
+      }
     }
     return {
       kind: 'unavailable',
       code: 'CredentialsNotReady',
-      message: f ? `credentials not available yet: ${f.message}; retrying` : 'credentials not available yet; retrying',
+      message: f
+        ? `credentials not available yet: ${f.message}; retrying`
+        : 'credentials not available yet; retrying',
     }
   }
 
@@ -82,7 +88,10 @@ export class CredentialCache {
     const inFlight = this.#inFlight
     if (!inFlight || ms <= 0) return
     let cancel: (() => void) | undefined
-    await Promise.race([inFlight, new Promise<void>((r) => (cancel = this.#o.clock.setTimer(r, ms)))])
+    await Promise.race([
+      inFlight,
+      new Promise<void>((r) => (cancel = this.#o.clock.setTimer(r, ms))),
+    ])
     cancel?.()
   }
 
@@ -100,15 +109,26 @@ export class CredentialCache {
     try {
       const creds = await source.fetch()
       if (creds.expiresAt - EXPIRY_MARGIN_MS <= clock.now()) {
-        throw new UpstreamError('transient', 'ExpiredUpstream', 'upstream returned credentials that are already expired')
+        throw new UpstreamError(
+          'transient',
+          'ExpiredUpstream',
+          'upstream returned credentials that are already expired',
+        )
       }
       this.#held = { creds, body: JSON.stringify(toBody(creds)) }
       this.#lastFailure = undefined
       this.#failures = 0
       this.#everReady = true
-      const delay = refreshDelay(clock.now(), creds.expiresAt, this.#o.refreshWindowMs, this.#o.random)
+      const delay = refreshDelay(
+        clock.now(),
+        creds.expiresAt,
+        this.#o.refreshWindowMs,
+        this.#o.random,
+      )
       log.info('credentials refreshed', {
-        roleArn: creds.roleArn, expiresAt: new Date(creds.expiresAt).toISOString(), nextRefreshInMs: delay,
+        roleArn: creds.roleArn,
+        expiresAt: new Date(creds.expiresAt).toISOString(),
+        nextRefreshInMs: delay,
       })
       this.#schedule(delay)
     } catch (err) {
@@ -117,7 +137,10 @@ export class CredentialCache {
   }
 
   #onFailure(err: unknown): void {
-    const e = err instanceof UpstreamError ? err : new UpstreamError('transient', 'UpstreamError', (err as Error)?.message ?? String(err))
+    const e =
+      err instanceof UpstreamError
+        ? err
+        : new UpstreamError('transient', 'UpstreamError', (err as Error)?.message ?? String(err))
     this.#lastFailure = { kind: e.kind, code: e.code, message: e.message }
     // A denial is a decision of the broker (policy or annotation changed): stop handing out the
     // role now rather than at expiry. Other failures keep the cached credentials until expiry.
@@ -125,7 +148,10 @@ export class CredentialCache {
     const delay = backoffDelay(this.#failures++, this.#o.random)
     const held = this.#held
     this.#o.log.warn('credential refresh failed', {
-      kind: e.kind, code: e.code, error: e.message, retryInMs: delay,
+      kind: e.kind,
+      code: e.code,
+      error: e.message,
+      retryInMs: delay,
       servingUntil: held ? new Date(held.creds.expiresAt).toISOString() : null,
     })
     this.#schedule(delay)

@@ -18,7 +18,8 @@ export class FakeCredentialSource implements CredentialSource {
     this.calls++
     const next = this.#script.shift() ?? this.#last
     this.#last = next
-    if (next === undefined) throw new UpstreamError('transient', 'NoScript', 'fake source has nothing scripted')
+    if (next === undefined)
+      throw new UpstreamError('transient', 'NoScript', 'fake source has nothing scripted')
     if (next instanceof UpstreamError) throw next
     if ('hang' in next) return next.hang
     return next

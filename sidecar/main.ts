@@ -22,7 +22,13 @@ export async function main(argv: readonly string[]): Promise<void> {
     tokenFile: cfg.tokenFile,
     timeoutMs: cfg.upstreamTimeout,
   })
-  const cache = new CredentialCache({ source, clock: systemClock, random: systemRandom, refreshWindowMs: cfg.refreshWindow, log })
+  const cache = new CredentialCache({
+    source,
+    clock: systemClock,
+    random: systemRandom,
+    refreshWindowMs: cfg.refreshWindow,
+    log,
+  })
   cache.start()
   const app = createSidecarApp({
     cache,
@@ -33,7 +39,9 @@ export async function main(argv: readonly string[]): Promise<void> {
   })
   const server = await listen(app, cfg.port, cfg.bindAddress)
   log.info('listening', {
-    url: `http://${cfg.bindAddress}:${cfg.port}/v1/credentials`, secretFile, broker: cfg.brokerUrl.origin,
+    url: `http://${cfg.bindAddress}:${cfg.port}/v1/credentials`,
+    secretFile,
+    broker: cfg.brokerUrl.origin,
     startupMs: Math.round(performance.now() - started),
   })
   const shutdown = (signal: string): void => {

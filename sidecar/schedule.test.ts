@@ -6,28 +6,58 @@ const MIN = 60_000
 
 describe('refreshDelay', () => {
   it('refreshes when the remaining lifetime falls under the window (no jitter at random 0)', () => {
-    assert.equal(refreshDelay(0, 60 * MIN, 30 * MIN, () => 0), 30 * MIN)
+    assert.equal(
+      refreshDelay(0, 60 * MIN, 30 * MIN, () => 0),
+      30 * MIN,
+    )
   })
 
   it('jitters earlier by at most 10% of the wait, capped at 5 minutes', () => {
-    assert.equal(refreshDelay(0, 60 * MIN, 30 * MIN, () => 1), 27 * MIN)
-    assert.equal(refreshDelay(0, 60 * MIN, 30 * MIN, () => 0.5), 28.5 * MIN)
+    assert.equal(
+      refreshDelay(0, 60 * MIN, 30 * MIN, () => 1),
+      27 * MIN,
+    )
+    assert.equal(
+      refreshDelay(0, 60 * MIN, 30 * MIN, () => 0.5),
+      28.5 * MIN,
+    )
     const long = refreshDelay(0, 12 * 60 * MIN, 30 * MIN, () => 1)
     assert.equal(long, 12 * 60 * MIN - 30 * MIN - 5 * MIN)
   })
 
   it('refreshes a session shorter than the window at half its remaining life, never in a loop', () => {
-    assert.equal(refreshDelay(0, 20_000, 30 * MIN, () => 0), 10_000)
-    assert.equal(refreshDelay(0, 100, 30 * MIN, () => 0), 250)
+    assert.equal(
+      refreshDelay(0, 20_000, 30 * MIN, () => 0),
+      10_000,
+    )
+    assert.equal(
+      refreshDelay(0, 100, 30 * MIN, () => 0),
+      250,
+    )
   })
 })
 
 describe('backoffDelay', () => {
   it('grows exponentially with equal jitter and a cap', () => {
-    assert.equal(backoffDelay(0, () => 0), 500)
-    assert.equal(backoffDelay(0, () => 1), 1000)
-    assert.equal(backoffDelay(3, () => 0), 4000)
-    assert.equal(backoffDelay(50, () => 1), BACKOFF_CAP_MS)
-    assert.equal(backoffDelay(50, () => 0), BACKOFF_CAP_MS / 2)
+    assert.equal(
+      backoffDelay(0, () => 0),
+      500,
+    )
+    assert.equal(
+      backoffDelay(0, () => 1),
+      1000,
+    )
+    assert.equal(
+      backoffDelay(3, () => 0),
+      4000,
+    )
+    assert.equal(
+      backoffDelay(50, () => 1),
+      BACKOFF_CAP_MS,
+    )
+    assert.equal(
+      backoffDelay(50, () => 0),
+      BACKOFF_CAP_MS / 2,
+    )
   })
 })

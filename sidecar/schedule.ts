@@ -13,7 +13,12 @@ const MIN_DELAY_MS = 250
  * instead, so it never turns into a refresh loop. Jitter moves the refresh earlier by up to 10%
  * of the wait (at most 5 minutes) so pods started together do not refresh together.
  */
-export function refreshDelay(now: number, expiresAt: number, windowMs: number, random: Random): number {
+export function refreshDelay(
+  now: number,
+  expiresAt: number,
+  windowMs: number,
+  random: Random,
+): number {
   const remaining = expiresAt - now
   const base = remaining > windowMs ? remaining - windowMs : remaining / 2
   const jitter = Math.min(base * 0.1, MAX_JITTER_MS) * random()

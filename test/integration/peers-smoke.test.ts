@@ -41,19 +41,28 @@ describe('test peers are real', () => {
         },
       },
     })
-    const token = tr.status?.token ?? assert.fail("TokenRequest returned no token")
+    const token = tr.status?.token ?? assert.fail('TokenRequest returned no token')
     assert.ok(token.split('.').length === 3, 'a JWT')
 
     // RBAC is on: the broker identity may not review tokens until it is bound to auth-delegator.
     const asBroker = cluster.kubeConfigAs('iam-sidecar-broker').makeApiClient(AuthenticationV1Api)
     const review = { body: { spec: { token, audiences: ['iam-sidecar'] } } }
-    await assert.rejects(asBroker.createTokenReview(review), (e: { code?: number }) => e.code === 403)
+    await assert.rejects(
+      asBroker.createTokenReview(review),
+      (e: { code?: number }) => e.code === 403,
+    )
     const rbac = cluster.kc.makeApiClient(RbacAuthorizationV1Api)
     await rbac.createClusterRoleBinding({
       body: {
         metadata: { name: `smoke-${namespace}` },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
-        subjects: [{ kind: 'User', name: 'iam-sidecar-broker', apiGroup: 'rbac.authorization.k8s.io' }],
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: 'system:auth-delegator',
+        },
+        subjects: [
+          { kind: 'User', name: 'iam-sidecar-broker', apiGroup: 'rbac.authorization.k8s.io' },
+        ],
       },
     })
     const result = await retry(() => asBroker.createTokenReview(review))
@@ -65,7 +74,9 @@ describe('test peers are real', () => {
     assert.deepEqual(extra['authentication.kubernetes.io/node-name'], ['node-a'])
 
     // Another audience is refused by the real authenticator.
-    const wrong = await asBroker.createTokenReview({ body: { spec: { token, audiences: ['sts.amazonaws.com'] } } })
+    const wrong = await asBroker.createTokenReview({
+      body: { spec: { token, audiences: ['sts.amazonaws.com'] } },
+    })
     assert.notEqual(wrong.status?.authenticated, true)
     assert.ok(wrong.status?.error, 'the review says why')
     await rbac.deleteClusterRoleBinding({ name: `smoke-${namespace}` })
@@ -74,16 +85,27 @@ describe('test peers are real', () => {
   it('moto answers AssumeRole and GetCallerIdentity through the AWS SDK', async () => {
     const endpoint = cluster.info.stsEndpoint
     const region = 'us-east-1'
-    const broker = new STSClient({ endpoint, region, credentials: { accessKeyId: 'AKIDBROKER', secretAccessKey: 'broker-secret' } })
+    const broker = new STSClient({
+      endpoint,
+      region,
+      credentials: { accessKeyId: 'AKIDBROKER', secretAccessKey: 'broker-secret' },
+    })
     const assumed = await broker.send(
-      new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::123456789012:role/smoke-role', RoleSessionName: 'smoke-session' }),
+      new AssumeRoleCommand({
+        RoleArn: 'arn:aws:iam::123456789012:role/smoke-role',
+        RoleSessionName: 'smoke-session',
+      }),
     )
     const c = assumed.Credentials!
     assert.match(c.AccessKeyId!, /^ASIA/)
     const asRole = new STSClient({
       endpoint,
       region,
-      credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! },
+      credentials: {
+        accessKeyId: c.AccessKeyId!,
+        secretAccessKey: c.SecretAccessKey!,
+        sessionToken: c.SessionToken!,
+      },
     })
     const me = await asRole.send(new GetCallerIdentityCommand({}))
     assert.equal(me.Arn, 'arn:aws:sts::123456789012:assumed-role/smoke-role/smoke-session')
@@ -92,7 +114,9 @@ describe('test peers are real', () => {
   it('helm and kubectl are real binaries', () => {
     const helm = execFileSync(cluster.bins.helm, ['version', '--short'], { encoding: 'utf8' })
     assert.match(helm, /^v\d+\.\d+\.\d+/)
-    const kubectl = execFileSync(cluster.bins.kubectl, ['version', '--client', '-o', 'json'], { encoding: 'utf8' })
+    const kubectl = execFileSync(cluster.bins.kubectl, ['version', '--client', '-o', 'json'], {
+      encoding: 'utf8',
+    })
     assert.match(JSON.parse(kubectl).clientVersion.gitVersion, /^v1\.\d+\.\d+$/)
   })
 })

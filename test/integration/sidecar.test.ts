@@ -2,7 +2,7 @@
 // endpoint contract, secret file, refresh/failure behaviour over real sockets, hostile input.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { statSync } from 'node:fs'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { useCluster } from '../peers/cluster.ts'
@@ -20,21 +20,36 @@ after(async () => {
 
 async function brokerWith(durationSeconds: number): Promise<TestBroker> {
   const b = await startTestBroker({
-    tls: cluster.pki.issueServing('test-broker'), stsEndpoint: cluster.info.stsEndpoint,
-    roleArn: ROLE, token: SA_TOKEN, durationSeconds,
+    tls: cluster.pki.issueServing('test-broker'),
+    stsEndpoint: cluster.info.stsEndpoint,
+    roleArn: ROLE,
+    token: SA_TOKEN,
+    durationSeconds,
   })
   cleanups.push(() => b.close())
   return b
 }
 
-async function sidecarFor(b: TestBroker, extraArgs: string[] = [], waitReady = true): Promise<SidecarProcess> {
-  const sp = await startSidecar({ brokerUrl: b.url, caFile: cluster.info.caCertFile, token: SA_TOKEN, extraArgs, waitReady })
+async function sidecarFor(
+  b: TestBroker,
+  extraArgs: string[] = [],
+  waitReady = true,
+): Promise<SidecarProcess> {
+  const sp = await startSidecar({
+    brokerUrl: b.url,
+    caFile: cluster.info.caCertFile,
+    token: SA_TOKEN,
+    extraArgs,
+    waitReady,
+  })
   cleanups.push(() => sp.stop())
   return sp
 }
 
-const getCreds = (sp: SidecarProcess, headers: Record<string, string> = { authorization: readSecret(sp) }) =>
-  fetch(`${sp.url}/v1/credentials`, { headers })
+const getCreds = (
+  sp: SidecarProcess,
+  headers: Record<string, string> = { authorization: readSecret(sp) },
+) => fetch(`${sp.url}/v1/credentials`, { headers })
 
 describe('sidecar process with the test broker and moto', () => {
   let broker: TestBroker
@@ -53,8 +68,13 @@ describe('sidecar process with the test broker and moto', () => {
     assert.equal(body.RoleArn, ROLE)
     assert.equal(body.AccountId, '210987654321')
     const sts = new STSClient({
-      endpoint: cluster.info.stsEndpoint, region: 'us-east-1',
-      credentials: { accessKeyId: body.AccessKeyId!, secretAccessKey: body.SecretAccessKey!, sessionToken: body.Token! },
+      endpoint: cluster.info.stsEndpoint,
+      region: 'us-east-1',
+      credentials: {
+        accessKeyId: body.AccessKeyId!,
+        secretAccessKey: body.SecretAccessKey!,
+        sessionToken: body.Token!,
+      },
     })
     const me = await sts.send(new GetCallerIdentityCommand({}))
     assert.equal(me.Arn, 'arn:aws:sts::210987654321:assumed-role/sidecar-it/session-1')
@@ -69,16 +89,32 @@ describe('sidecar process with the test broker and moto', () => {
   it('answers from memory: 200 requests cause no extra broker call', async () => {
     const before = broker.calls
     const secret = readSecret(sp)
-    const statuses = await Promise.all(Array.from({ length: 200 }, () => getCreds(sp, { authorization: secret }).then((r) => r.status)))
+    const statuses = await Promise.all(
+      Array.from({ length: 200 }, () =>
+        getCreds(sp, { authorization: secret }).then((r) => r.status),
+      ),
+    )
     assert.deepEqual(new Set(statuses), new Set([200]))
     assert.equal(broker.calls, before)
   })
 
   it('closes or refuses hostile requests and stays up', async () => {
-    assert.equal((await getCreds(sp, { authorization: readSecret(sp), 'x-pad': 'a'.repeat(20_000) })).status, 431)
+    assert.equal(
+      (await getCreds(sp, { authorization: readSecret(sp), 'x-pad': 'a'.repeat(20_000) })).status,
+      431,
+    )
     assert.match(await rawRequest(sp.port, 'GARBAGE\r\n\r\n'), /^HTTP\/1\.1 400/)
-    assert.match(await rawRequest(sp.port, 'GET /v1/cred\xffentials HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'), /^HTTP\/1\.1 (400|404)/)
-    assert.match(await rawRequest(sp.port, `GET /v1/credentials HTTP/1.1\r\nHost: 127.0.0.1:${sp.port}\r\nAuthorization: ${readSecret(sp)}\r\nContent-Length: 99999999\r\n\r\nxx`), /^HTTP\/1\.1 200/)
+    assert.match(
+      await rawRequest(sp.port, 'GET /v1/cred\xffentials HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'),
+      /^HTTP\/1\.1 (400|404)/,
+    )
+    assert.match(
+      await rawRequest(
+        sp.port,
+        `GET /v1/credentials HTTP/1.1\r\nHost: 127.0.0.1:${sp.port}\r\nAuthorization: ${readSecret(sp)}\r\nContent-Length: 99999999\r\n\r\nxx`,
+      ),
+      /^HTTP\/1\.1 200/,
+    )
     // Far more concurrent connections than the sidecar keeps: extras are dropped, none crash it.
     const sockets = await Promise.all(Array.from({ length: 700 }, () => openSocket(sp.port)))
     sockets.forEach((s) => s.destroy())
@@ -90,7 +126,8 @@ describe('sidecar process with the test broker and moto', () => {
     const out = sp.output()
     assert.match(out, /"msg":"credentials refreshed"/)
     for (const c of broker.issued) {
-      for (const secret of [c.secretAccessKey, c.sessionToken]) assert.ok(!out.includes(secret), 'issued secret in log')
+      for (const secret of [c.secretAccessKey, c.sessionToken])
+        assert.ok(!out.includes(secret), 'issued secret in log')
     }
     assert.ok(!out.includes(readSecret(sp)))
     assert.ok(!out.includes(SA_TOKEN))
@@ -102,7 +139,12 @@ describe('sidecar failure behaviour', () => {
     const b = await brokerWith(10) // refresh at ~5 s (half-life), expiry at 10 s
     const sp = await sidecarFor(b)
     const first = (await (await getCreds(sp)).json()) as { AccessKeyId: string }
-    b.setFallback({ kind: 'status', status: 503, code: 'Unavailable', message: 'broker overloaded' })
+    b.setFallback({
+      kind: 'status',
+      status: 503,
+      code: 'Unavailable',
+      message: 'broker overloaded',
+    })
     await sleep(6000)
     const res = await getCreds(sp)
     assert.equal(res.status, 200)
@@ -116,12 +158,20 @@ describe('sidecar failure behaviour', () => {
 
   it('passes a broker denial through as 403 with its reason', async () => {
     const b = await brokerWith(3600)
-    b.setFallback({ kind: 'status', status: 403, code: 'RoleNotPermitted', message: 'role sidecar-it is not permitted in namespace n1' })
+    b.setFallback({
+      kind: 'status',
+      status: 403,
+      code: 'RoleNotPermitted',
+      message: 'role sidecar-it is not permitted in namespace n1',
+    })
     const sp = await sidecarFor(b, [], false)
     await sleep(200)
     const res = await getCreds(sp)
     assert.equal(res.status, 403)
-    assert.deepEqual(await res.json(), { code: 'RoleNotPermitted', message: 'broker answered 403: role sidecar-it is not permitted in namespace n1' })
+    assert.deepEqual(await res.json(), {
+      code: 'RoleNotPermitted',
+      message: 'broker answered 403: role sidecar-it is not permitted in namespace n1',
+    })
   })
 
   it('answers 503 JSON while the broker is unreachable at start', async () => {
@@ -145,7 +195,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
 
-function openSocket(port: number): Promise<import('node:net').Socket> {
+function openSocket(port: number): Promise<Socket> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1')
     s.on('connect', () => resolve(s))

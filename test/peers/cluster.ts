@@ -28,7 +28,13 @@ export interface TestCluster {
 export function kubeConfigFor(info: ControlPlaneInfo, identity: Identity): KubeConfig {
   const kc = new KubeConfig()
   kc.loadFromOptions({
-    clusters: [{ name: 'test', server: info.apiserverUrl, caData: readFileSync(info.caCertFile).toString('base64') }],
+    clusters: [
+      {
+        name: 'test',
+        server: info.apiserverUrl,
+        caData: readFileSync(info.caCertFile).toString('base64'),
+      },
+    ],
     users: [{ name: identity, token: info.tokens[identity] }],
     contexts: [{ name: 'test', cluster: 'test', user: identity }],
     currentContext: 'test',

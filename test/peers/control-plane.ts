@@ -1,7 +1,15 @@
 // A real control plane for tests: etcd + kube-apiserver (+ kube-controller-manager) + moto, each
 // on a free loopback port, all under one temp folder that stop() removes.
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs'
+import {
+  mkdtempSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  existsSync,
+  readdirSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { KubeConfig } from '@kubernetes/client-node'
@@ -53,7 +61,9 @@ function isAlive(pid: number): boolean {
   }
 }
 
-export async function startControlPlane(opts: { controllerManager?: boolean } = {}): Promise<ControlPlane> {
+export async function startControlPlane(
+  opts: { controllerManager?: boolean } = {},
+): Promise<ControlPlane> {
   sweepStale()
   const bins = peerBinaries()
   const workDir = mkdtempSync(join(tmpdir(), TEMP_PREFIX))
@@ -69,16 +79,31 @@ export async function startControlPlane(opts: { controllerManager?: boolean } = 
     const pkiDir = join(workDir, 'pki')
     mkdirSync(pkiDir)
     const pki = createPki(pkiDir)
-    const tokens = Object.fromEntries(IDENTITIES.map((id) => [id, randomBytes(24).toString('hex')])) as Record<Identity, string>
-    const etcdUrl = await startEtcd(bins, workDir, logDir, procs)
-    const apiserverUrl = await startApiserver(bins, pki, tokens, etcdUrl, workDir, logDir, procs)
-    const kubeconfig = writeKubeconfig(workDir, apiserverUrl, pki.caCert, 'admin', tokens.admin)
+    const tokens = Object.fromEntries(
+      IDENTITIES.map((id) => [id, randomBytes(24).toString('hex')]),
+    ) as Record<Identity, string>
+    const ctx: Ctx = { bins, pki, workDir, logDir, procs }
+    const etcdUrl = await startEtcd(ctx)
+    const apiserverUrl = await startApiserver(ctx, tokens, etcdUrl)
+    const kubeconfig = writeKubeconfig(workDir, {
+      server: apiserverUrl,
+      caFile: pki.caCert,
+      user: 'admin',
+      token: tokens.admin,
+    })
     const withCm = (opts.controllerManager ?? true) && existsSync(bins.kubeControllerManager)
-    if (withCm) await startControllerManager(bins, pki, kubeconfig, logDir, procs)
+    if (withCm) await startControllerManager(ctx, kubeconfig)
     const stsEndpoint = await startMoto(bins.motoServer, logDir, procs)
     return Object.freeze({
-      workDir, apiserverUrl, caCertFile: pki.caCert, tokens, stsEndpoint,
-      controllerManager: withCm, pki, bins, stop,
+      workDir,
+      apiserverUrl,
+      caCertFile: pki.caCert,
+      tokens,
+      stsEndpoint,
+      controllerManager: withCm,
+      pki,
+      bins,
+      stop,
     })
   } catch (err) {
     await stop()
@@ -86,76 +111,140 @@ export async function startControlPlane(opts: { controllerManager?: boolean } = 
   }
 }
 
-async function startEtcd(bins: PeerBinaries, workDir: string, logDir: string, procs: PeerProcess[]): Promise<string> {
+/** What every peer starter needs: binaries, PKI, folders, and the list to register processes in. */
+interface Ctx {
+  readonly bins: PeerBinaries
+  readonly pki: TestPki
+  readonly workDir: string
+  readonly logDir: string
+  readonly procs: PeerProcess[]
+}
+
+async function startEtcd({ bins, workDir, logDir, procs }: Ctx): Promise<string> {
   const [client, peer] = [await freePort(), await freePort()]
   const url = `http://127.0.0.1:${client}`
-  const p = startProcess('etcd', bins.etcd, [
-    '--name', 'test', '--data-dir', join(workDir, 'etcd'),
-    '--listen-client-urls', url, '--advertise-client-urls', url,
-    '--listen-peer-urls', `http://127.0.0.1:${peer}`,
-    '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-    '--initial-cluster', `test=http://127.0.0.1:${peer}`,
-    '--unsafe-no-fsync', '--log-level', 'warn',
-  ], { logDir })
+  const p = startProcess(
+    'etcd',
+    bins.etcd,
+    [
+      '--name',
+      'test',
+      '--data-dir',
+      join(workDir, 'etcd'),
+      '--listen-client-urls',
+      url,
+      '--advertise-client-urls',
+      url,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--initial-cluster',
+      `test=http://127.0.0.1:${peer}`,
+      '--unsafe-no-fsync',
+      '--log-level',
+      'warn',
+    ],
+    { logDir },
+  )
   procs.push(p)
   await waitFor(p, 'etcd health', async () => (await httpStatus(`${url}/health`)) === 200, 30_000)
   return url
 }
 
 async function startApiserver(
-  bins: PeerBinaries, pki: TestPki, tokens: Record<Identity, string>, etcdUrl: string,
-  workDir: string, logDir: string, procs: PeerProcess[],
+  { bins, pki, workDir, logDir, procs }: Ctx,
+  tokens: Record<Identity, string>,
+  etcdUrl: string,
 ): Promise<string> {
   const port = await freePort()
   const url = `https://127.0.0.1:${port}`
   const serving = pki.issueServing('apiserver', ['kubernetes', 'kubernetes.default.svc'])
   const tokenFile = join(pki.dir, 'tokens.csv')
-  writeFileSync(tokenFile, [
-    `${tokens.admin},admin,admin-uid,"system:masters"`,
-    `${tokens['iam-sidecar-broker']},iam-sidecar-broker,broker-uid`,
-    `${tokens['iam-sidecar-injector']},iam-sidecar-injector,injector-uid`,
-  ].join('\n') + '\n')
-  const p = startProcess('kube-apiserver', bins.kubeApiserver, [
-    `--etcd-servers=${etcdUrl}`,
-    '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${port}`,
-    `--tls-cert-file=${serving.cert}`, `--tls-private-key-file=${serving.key}`,
-    `--cert-dir=${join(workDir, 'apiserver-certs')}`,
-    `--client-ca-file=${pki.caCert}`, `--token-auth-file=${tokenFile}`,
-    '--authorization-mode=RBAC',
-    `--service-account-issuer=${url}`,
-    `--service-account-key-file=${pki.saPub}`, `--service-account-signing-key-file=${pki.saKey}`,
-    '--service-cluster-ip-range=10.0.0.0/24', '--allow-privileged=true',
-    // PodSecurity and ServiceAccount admission are on by default; say so to keep it true.
-    '--enable-admission-plugins=PodSecurity,ServiceAccount,MutatingAdmissionWebhook,ValidatingAdmissionWebhook',
-    // A loopback advertise address is refused by the endpoint reconciler; no kubernetes Service
-    // endpoints are needed here.
-    '--endpoint-reconciler-type=none',
-    '--profiling=false', '--v=0',
-  ], { logDir })
+  writeFileSync(
+    tokenFile,
+    [
+      `${tokens.admin},admin,admin-uid,"system:masters"`,
+      `${tokens['iam-sidecar-broker']},iam-sidecar-broker,broker-uid`,
+      `${tokens['iam-sidecar-injector']},iam-sidecar-injector,injector-uid`,
+    ].join('\n') + '\n',
+  )
+  const p = startProcess(
+    'kube-apiserver',
+    bins.kubeApiserver,
+    [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${port}`,
+      `--tls-cert-file=${serving.cert}`,
+      `--tls-private-key-file=${serving.key}`,
+      `--cert-dir=${join(workDir, 'apiserver-certs')}`,
+      `--client-ca-file=${pki.caCert}`,
+      `--token-auth-file=${tokenFile}`,
+      '--authorization-mode=RBAC',
+      `--service-account-issuer=${url}`,
+      `--service-account-key-file=${pki.saPub}`,
+      `--service-account-signing-key-file=${pki.saKey}`,
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--allow-privileged=true',
+      // PodSecurity and ServiceAccount admission are on by default; say so to keep it true.
+      '--enable-admission-plugins=PodSecurity,ServiceAccount,MutatingAdmissionWebhook,ValidatingAdmissionWebhook',
+      // A loopback advertise address is refused by the endpoint reconciler; no kubernetes Service
+      // endpoints are needed here.
+      '--endpoint-reconciler-type=none',
+      '--profiling=false',
+      '--v=0',
+    ],
+    { logDir },
+  )
   procs.push(p)
   const ca = readFileSync(pki.caCert)
-  await waitFor(p, 'apiserver /readyz', async () => (await httpsStatus(`${url}/readyz`, ca, tokens.admin)) === 200, 120_000)
+  await waitFor(
+    p,
+    'apiserver /readyz',
+    async () => (await httpsStatus(`${url}/readyz`, ca, tokens.admin)) === 200,
+    120_000,
+  )
   return url
 }
 
 async function startControllerManager(
-  bins: PeerBinaries, pki: TestPki, kubeconfig: string, logDir: string, procs: PeerProcess[],
+  { bins, pki, logDir, procs }: Ctx,
+  kubeconfig: string,
 ): Promise<void> {
   const port = await freePort()
-  const p = startProcess('kube-controller-manager', bins.kubeControllerManager, [
-    `--kubeconfig=${kubeconfig}`, '--leader-elect=false',
-    '--bind-address=127.0.0.1', `--secure-port=${port}`,
-    // The controllers that make end-to-end tests realistic: default ServiceAccounts, namespace
-    // deletion, Deployments/ReplicaSets and garbage collection.
-    '--controllers=serviceaccount,namespace,deployment,replicaset,garbage-collector-controller,root-ca-certificate-publisher-controller',
-    `--root-ca-file=${pki.caCert}`, '--use-service-account-credentials=false',
-  ], { logDir })
+  const p = startProcess(
+    'kube-controller-manager',
+    bins.kubeControllerManager,
+    [
+      `--kubeconfig=${kubeconfig}`,
+      '--leader-elect=false',
+      '--bind-address=127.0.0.1',
+      `--secure-port=${port}`,
+      // The controllers that make end-to-end tests realistic: default ServiceAccounts, namespace
+      // deletion, Deployments/ReplicaSets and garbage collection.
+      '--controllers=serviceaccount,namespace,deployment,replicaset,garbage-collector-controller,root-ca-certificate-publisher-controller',
+      `--root-ca-file=${pki.caCert}`,
+      '--use-service-account-credentials=false',
+    ],
+    { logDir },
+  )
   procs.push(p)
   // It serves /healthz with a self-signed certificate of its own: any HTTP answer means it is up.
-  await waitFor(p, 'controller-manager /healthz', async () => (await httpsStatus(`https://127.0.0.1:${port}/healthz`, 'insecure')) === 200, 60_000)
+  await waitFor(
+    p,
+    'controller-manager /healthz',
+    async () => (await httpsStatus(`https://127.0.0.1:${port}/healthz`, 'insecure')) === 200,
+    60_000,
+  )
 }
 
-export async function startMoto(motoServer: string, logDir: string, procs: PeerProcess[]): Promise<string> {
+export async function startMoto(
+  motoServer: string,
+  logDir: string,
+  procs: PeerProcess[],
+): Promise<string> {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const p = startProcess('moto', motoServer, ['-H', '127.0.0.1', '-p', String(port)], { logDir })
@@ -164,10 +253,21 @@ export async function startMoto(motoServer: string, logDir: string, procs: PeerP
   return url
 }
 
-export function writeKubeconfig(dir: string, server: string, caFile: string, user: string, token: string): string {
+export function writeKubeconfig(
+  dir: string,
+  o: { server: string; caFile: string; user: string; token: string },
+): string {
+  const { server, caFile, user, token } = o
   const kc = new KubeConfig()
   kc.loadFromOptions({
-    clusters: [{ name: 'test', server, caData: readFileSync(caFile).toString('base64'), skipTLSVerify: false }],
+    clusters: [
+      {
+        name: 'test',
+        server,
+        caData: readFileSync(caFile).toString('base64'),
+        skipTLSVerify: false,
+      },
+    ],
     users: [{ name: user, token }],
     contexts: [{ name: 'test', cluster: 'test', user }],
     currentContext: 'test',

@@ -8,7 +8,10 @@ export const repoRoot = resolve(import.meta.dirname, '..', '..')
 
 export function cacheRoot(): string {
   const env = process.env
-  return env.IAM_SIDECAR_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'iam-sidecar')
+  return (
+    env.IAM_SIDECAR_CACHE_DIR ??
+    join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'iam-sidecar')
+  )
 }
 
 export interface PeerVersions {

@@ -26,8 +26,23 @@ function openssl(dir: string, args: readonly string[]): void {
 }
 
 export function createPki(dir: string): TestPki {
-  openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-    '-days', '2', '-subj', '/CN=iam-sidecar-test-ca', '-keyout', 'ca.key', '-out', 'ca.crt'])
+  openssl(dir, [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=iam-sidecar-test-ca',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+  ])
   openssl(dir, ['genrsa', '-out', 'sa.key', '2048'])
   openssl(dir, ['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'])
   return openPki(dir)
@@ -53,10 +68,37 @@ export function openPki(dir: string): TestPki {
       const ext = join(dir, `${name}.ext`)
       const sans = ['IP:127.0.0.1', 'DNS:localhost', ...dnsNames.map((d) => `DNS:${d}`)]
       writeFileSync(ext, `subjectAltName=${sans.join(',')}\nextendedKeyUsage=serverAuth\n`)
-      openssl(dir, ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-        '-subj', `/CN=${name}`, '-keyout', key, '-out', csr])
-      openssl(dir, ['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial',
-        '-days', '2', '-extfile', ext, '-out', cert])
+      openssl(dir, [
+        'req',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-subj',
+        `/CN=${name}`,
+        '-keyout',
+        key,
+        '-out',
+        csr,
+      ])
+      openssl(dir, [
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        caCert,
+        '-CAkey',
+        caKey,
+        '-CAcreateserial',
+        '-days',
+        '2',
+        '-extfile',
+        ext,
+        '-out',
+        cert,
+      ])
       return { cert, key }
     },
   }

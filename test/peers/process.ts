@@ -58,7 +58,9 @@ export async function waitFor(
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (proc.child.exitCode !== null) {
-      throw new Error(`${proc.name} exited (${proc.child.exitCode}) before ${what}:\n${proc.tail()}`)
+      throw new Error(
+        `${proc.name} exited (${proc.child.exitCode}) before ${what}:\n${proc.tail()}`,
+      )
     }
     if (await check().catch(() => false)) return
     if (Date.now() > deadline) {

@@ -14,7 +14,12 @@ export interface ClientRun {
   readonly ms: number
 }
 
-export function sdkEnv(o: { credentialsUrl: string; tokenFile: string; stsEndpoint: string; home: string }): NodeJS.ProcessEnv {
+export function sdkEnv(o: {
+  credentialsUrl: string
+  tokenFile: string
+  stsEndpoint: string
+  home: string
+}): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: o.home,
@@ -31,7 +36,13 @@ export function sdkEnv(o: { credentialsUrl: string; tokenFile: string; stsEndpoi
 
 export async function runClient(
   client: SdkClient,
-  o: { credentialsUrl: string; tokenFile: string; stsEndpoint: string; loop?: { count: number; intervalMs: number }; timeoutMs?: number },
+  o: {
+    credentialsUrl: string
+    tokenFile: string
+    stsEndpoint: string
+    loop?: { count: number; intervalMs: number }
+    timeoutMs?: number
+  },
 ): Promise<ClientRun> {
   const home = mkdtempSync(join(tmpdir(), 'iam-sidecar-client-home-'))
   const env = sdkEnv({ ...o, home })
@@ -43,10 +54,15 @@ export async function runClient(
   const t0 = Date.now()
   try {
     return await new Promise((resolve) => {
-      execFile(cmd, args, { env, timeout: o.timeoutMs ?? 120_000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0
-        resolve({ code, stdout, stderr, ms: Date.now() - t0 })
-      })
+      execFile(
+        cmd,
+        args,
+        { env, timeout: o.timeoutMs ?? 120_000, maxBuffer: 4 * 1024 * 1024 },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0
+          resolve({ code, stdout, stderr, ms: Date.now() - t0 })
+        },
+      )
     })
   } finally {
     rmSync(home, { recursive: true, force: true })

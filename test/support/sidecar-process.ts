@@ -30,16 +30,29 @@ export async function startSidecar(o: {
   const tokenFile = join(dir, 'sa-token')
   writeFileSync(tokenFile, o.token)
   const port = await freePort()
-  const child = spawn(process.execPath, [SIDECAR_BUNDLE,
-    `--port=${port}`, `--secret-dir=${join(dir, 'secret')}`, `--token-file=${tokenFile}`,
-    `--broker-url=${o.brokerUrl}`, `--broker-ca-file=${o.caFile}`, ...(o.extraArgs ?? []),
-  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } })
+  const child = spawn(
+    process.execPath,
+    [
+      SIDECAR_BUNDLE,
+      `--port=${port}`,
+      `--secret-dir=${join(dir, 'secret')}`,
+      `--token-file=${tokenFile}`,
+      `--broker-url=${o.brokerUrl}`,
+      `--broker-ca-file=${o.caFile}`,
+      ...(o.extraArgs ?? []),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } },
+  )
   let out = ''
   child.stdout.on('data', (d: Buffer) => (out += d.toString()))
   child.stderr.on('data', (d: Buffer) => (out += d.toString()))
   const url = `http://127.0.0.1:${port}`
   const sp: SidecarProcess = {
-    port, url, secretFile: join(dir, 'secret', 'token'), tokenFile, child,
+    port,
+    url,
+    secretFile: join(dir, 'secret', 'token'),
+    tokenFile,
+    child,
     output: () => out,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
@@ -57,7 +70,10 @@ export async function startSidecar(o: {
       rmSync(dir, { recursive: true, force: true })
       throw new Error(`sidecar exited ${child.exitCode}:\n${out}`)
     }
-    const ok = await fetch(url + want).then((r) => r.ok, () => false)
+    const ok = await fetch(url + want).then(
+      (r) => r.ok,
+      () => false,
+    )
     if (ok) return sp
     if (Date.now() > deadline) {
       await sp.stop()
