@@ -22,6 +22,7 @@ if [ "$mode" = "--unit" ]; then
 fi
 
 eslint --max-warnings=0 .
+prettier --check . > /dev/null
 echo "# lint ok"
 bash scripts/peers/install.sh
 bash scripts/sdk-clients/install.sh
