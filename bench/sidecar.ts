@@ -17,11 +17,18 @@ import { ensureDebianTools } from './tools.ts'
 import { wrk } from './wrk.ts'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15)
+// BENCH_NODE_FLAGS overrides the V8 flags pods get, for experiments; results are for the default.
+const NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? SIDECAR_NODE_FLAGS
 const TOKEN = 'bench-sa-token'
 
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return Math.round((Number(m![1]) / 1024) * 10) / 10
+/** Resident memory in MiB: the total (VmRSS) and its parts, private (anon) and file-backed. */
+function rss(pid: number): { total: number; anon: number; file: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const mb = (key: string): number => {
+    const m = new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)
+    return Math.round((Number(m![1]) / 1024) * 10) / 10
+  }
+  return { total: mb('VmRSS'), anon: mb('RssAnon'), file: mb('RssFile') }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -77,7 +84,7 @@ async function main(): Promise<void> {
       await sleep(2)
     const startToReady = performance.now() - t0
     await sleep(2000)
-    const rssIdle = rssMb(child.pid!)
+    const rssIdle = rss(child.pid!)
     const secret = readFileSync(join(dir, 'secret', 'token'), 'utf8')
     const headers = { Authorization: secret }
     const url = `${base}/v1/credentials`
@@ -91,7 +98,7 @@ async function main(): Promise<void> {
     while (served < 100_000)
       served += wrk(url, { connections: 32, threads: 2, seconds: 5, headers }).requests
     await sleep(1000)
-    const rssAfter = rssMb(child.pid!)
+    const rssAfter = rss(child.pid!)
     const sidecarErrors = c1.errors + c1.non2xx + c32.errors + c32.non2xx
 
     console.log('# nginx, c=32 (same body, same load tool)')
@@ -111,8 +118,8 @@ async function main(): Promise<void> {
       p50_ms_c32: c32.p50Ms,
       p99_ms_c32: c32.p99Ms,
       p99_ms_c1: c1.p99Ms,
-      rss_idle_mb: rssIdle,
-      rss_after_100k_mb: rssAfter,
+      rss_idle_mb: rssIdle.total,
+      rss_after_100k_mb: rssAfter.total,
       start_to_ready_ms: Math.round(startToReady),
       node_version: process.version,
       machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(Number(readFileSync('/proc/meminfo', 'utf8').match(/MemTotal:\s+(\d+)/)![1]) / 1048576)} GiB`,
@@ -125,6 +132,18 @@ async function main(): Promise<void> {
     mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true })
     writeFileSync(out, JSON.stringify(results, null, 2) + '\n')
     console.log(JSON.stringify(results, null, 2))
+    // The breakdown goes to its own file: sidecar.json has a fixed set of keys.
+    const memory = {
+      idle: rssIdle,
+      after_100k: rssAfter,
+      node_flags: NODE_FLAGS.join(' '),
+      requests_served: served,
+    }
+    writeFileSync(
+      join(repoRoot, 'bench', 'results', 'sidecar-memory.json'),
+      JSON.stringify(memory, null, 2) + '\n',
+    )
+    console.log(`# memory (MiB): ${JSON.stringify(memory)}`)
     console.log(`# requests served by the sidecar: ${served}; written to ${out}`)
   } finally {
     for (const c of cleanups) await c()
