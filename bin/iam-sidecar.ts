@@ -10,6 +10,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Main> }> =
     summary: 'per-pod credentials endpoint on 127.0.0.1',
     load: async () => (await import('../sidecar/main.ts')).main,
   },
+  broker: {
+    summary: "the broker: pod-bound token in, the pod's role session out",
+    load: async () => (await import('../broker/main.ts')).main,
+  },
   demo: {
     summary: 'local end-to-end demo (placeholder until the demo issue lands)',
     load: async () => demoPlaceholder,

@@ -22,7 +22,11 @@ export interface TestCluster {
   /** Client config for one of the static identities (RBAC applies to all but admin). */
   kubeConfigAs(identity: Identity): KubeConfig
   /** Creates a namespace with a unique name (deleted at teardown) and returns its name. */
-  freshNamespace(prefix: string, labels?: Record<string, string>): Promise<string>
+  freshNamespace(
+    prefix: string,
+    labels?: Record<string, string>,
+    annotations?: Record<string, string>,
+  ): Promise<string>
 }
 
 export function kubeConfigFor(info: ControlPlaneInfo, identity: Identity): KubeConfig {
@@ -68,9 +72,9 @@ export async function useCluster(): Promise<TestCluster> {
     pki: openPki(dirname(info.caCertFile)),
     kc,
     kubeConfigAs: (identity) => kubeConfigFor(info, identity),
-    async freshNamespace(prefix, labels = {}) {
+    async freshNamespace(prefix, labels = {}, annotations = {}) {
       const name = `${prefix}-${randomBytes(4).toString('hex')}`
-      await core.createNamespace({ body: { metadata: { name, labels } } })
+      await core.createNamespace({ body: { metadata: { name, labels, annotations } } })
       created.push(name)
       return name
     },

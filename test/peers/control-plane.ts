@@ -247,7 +247,15 @@ export async function startMoto(
 ): Promise<string> {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  const p = startProcess('moto', motoServer, ['-H', '127.0.0.1', '-p', String(port)], { logDir })
+  // Recording lets tests assert what was sent (moto ignores session tags and SourceIdentity).
+  const p = startProcess('moto', motoServer, ['-H', '127.0.0.1', '-p', String(port)], {
+    logDir,
+    env: {
+      ...process.env,
+      MOTO_ENABLE_RECORDING: 'True',
+      MOTO_RECORDER_FILEPATH: join(logDir, 'moto_recording'),
+    },
+  })
   procs.push(p)
   await waitFor(p, 'moto ready', async () => (await httpStatus(`${url}/moto-api/`)) === 200, 60_000)
   return url

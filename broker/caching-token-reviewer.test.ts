@@ -1,0 +1,83 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { FakeClock } from '../lib/fake-clock.ts'
+import { unavailable } from '../lib/errors.ts'
+import { CachingTokenReviewer, tokenExpiry } from './caching-token-reviewer.ts'
+import { FakeTokenReviewer } from './fake-token-reviewer.ts'
+
+const pod = { namespace: 'n', serviceAccount: 's', podName: 'p', podUid: 'u', nodeName: undefined }
+const jwt = (expSec: number): string =>
+  `h.${Buffer.from(JSON.stringify({ exp: expSec })).toString('base64url')}.sig`
+
+function setup() {
+  const clock = new FakeClock(1_000_000_000_000)
+  const inner = new FakeTokenReviewer()
+  const cache = new CachingTokenReviewer({ inner, clock, ttlMs: 60_000, max: 100 })
+  return { clock, inner, cache }
+}
+
+describe('CachingTokenReviewer', () => {
+  it('reuses a review for at most 60 s', async () => {
+    const { clock, inner, cache } = setup()
+    const token = jwt(clock.now() / 1000 + 3600)
+    inner.tokens.set(token, pod)
+    await cache.review(token)
+    await clock.advance(59_999)
+    await cache.review(token)
+    assert.equal(inner.calls, 1)
+    await clock.advance(1)
+    await cache.review(token)
+    assert.equal(inner.calls, 2)
+  })
+
+  it('never past the token expiry, and not at all without an exp claim', async () => {
+    const { clock, inner, cache } = setup()
+    const short = jwt(clock.now() / 1000 + 10)
+    inner.tokens.set(short, pod)
+    await cache.review(short)
+    await clock.advance(10_000)
+    await cache.review(short)
+    assert.equal(inner.calls, 2)
+    inner.tokens.set('opaque', pod)
+    await cache.review('opaque')
+    await cache.review('opaque')
+    assert.equal(inner.calls, 4)
+  })
+
+  it('keeps accepting a reviewed token while the API server is down, but not a new one', async () => {
+    const { clock, inner, cache } = setup()
+    const token = jwt(clock.now() / 1000 + 3600)
+    inner.tokens.set(token, pod)
+    await cache.review(token)
+    await clock.advance(120_000)
+    inner.tokens.set(token, unavailable('TokenReviewUnavailable', 'down'))
+    assert.deepEqual(await cache.review(token), pod)
+    const fresh = jwt(clock.now() / 1000 + 3600)
+    inner.tokens.set(fresh, unavailable('TokenReviewUnavailable', 'down'))
+    await assert.rejects(cache.review(fresh), /down/)
+  })
+
+  it('drops a cached review once the API server rejects the token', async () => {
+    const { clock, inner, cache } = setup()
+    const token = jwt(clock.now() / 1000 + 3600)
+    inner.tokens.set(token, pod)
+    await cache.review(token)
+    await clock.advance(60_000)
+    inner.tokens.delete(token)
+    await assert.rejects(cache.review(token), /rejected/)
+    inner.tokens.set(token, unavailable('TokenReviewUnavailable', 'down'))
+    await assert.rejects(cache.review(token), /down/)
+  })
+
+  it('reads exp without trusting malformed tokens', () => {
+    assert.equal(tokenExpiry(jwt(100)), 100_000)
+    for (const t of [
+      '',
+      'a',
+      'a.b.c',
+      'a.!!!.c',
+      `a.${Buffer.from('{"exp":"x"}').toString('base64url')}.c`,
+    ])
+      assert.equal(tokenExpiry(t), undefined)
+  })
+})

@@ -1,0 +1,71 @@
+// Caches successful TokenReviews by the token's SHA-256 (never the token itself) for at most
+// 60 s and never past the token's own expiry. While the API server is unreachable, a token that
+// was reviewed before and has not expired is still accepted ("stale if error"), so pods the
+// broker already authorised keep their credentials; every other failure is passed on.
+import { createHash } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
+import type { Clock } from '../lib/clock.ts'
+import { HttpError } from '../lib/errors.ts'
+import type { ReviewedPod, TokenReviewer } from './token-review.ts'
+
+export const MAX_REVIEW_TTL_MS = 60_000
+
+interface Entry {
+  readonly pod: ReviewedPod
+  readonly freshUntil: number
+  readonly tokenExpiresAt: number
+}
+
+export class CachingTokenReviewer implements TokenReviewer {
+  readonly #inner: TokenReviewer
+  readonly #clock: Clock
+  readonly #ttlMs: number
+  readonly #cache: LRUCache<string, Entry>
+  constructor(o: { inner: TokenReviewer; clock: Clock; ttlMs: number; max: number }) {
+    this.#inner = o.inner
+    this.#clock = o.clock
+    this.#ttlMs = Math.min(o.ttlMs, MAX_REVIEW_TTL_MS)
+    this.#cache = new LRUCache({ max: o.max })
+  }
+
+  async review(token: string): Promise<ReviewedPod> {
+    const key = createHash('sha256').update(token).digest('hex')
+    const now = this.#clock.now()
+    const hit = this.#cache.get(key)
+    if (hit && now < hit.freshUntil) return hit.pod
+    try {
+      const pod = await this.#inner.review(token)
+      const exp = tokenExpiry(token)
+      if (exp !== undefined && exp > now) {
+        this.#cache.set(key, {
+          pod,
+          freshUntil: Math.min(now + this.#ttlMs, exp),
+          tokenExpiresAt: exp,
+        })
+      }
+      return pod
+    } catch (err) {
+      const transient = err instanceof HttpError && err.status === 503
+      if (transient && hit && now < hit.tokenExpiresAt) return hit.pod
+      if (!transient) this.#cache.delete(key)
+      throw err
+    }
+  }
+}
+
+/**
+ * The `exp` claim of a JWT in epoch ms, read without verifying the signature: it only bounds how
+ * long a review that the API server already verified may be reused.
+ */
+export function tokenExpiry(token: string): number | undefined {
+  const payload = token.split('.')[1]
+  if (!payload || payload.length > 8192) return undefined
+  try {
+    const exp = (
+      JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown }
+    ).exp
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined
+  } catch {
+    return undefined
+  }
+}

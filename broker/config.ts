@@ -1,0 +1,254 @@
+// The broker's configuration: parsed once from flags (and IAM_SIDECAR_BROKER_* variables),
+// frozen, passed down. The only broker file that reads the environment.
+import { DEFAULT_TOKEN_AUDIENCE } from '../lib/broker-wire.ts'
+import {
+  ConfigError,
+  boolFlag,
+  durationFlag,
+  enumFlag,
+  intFlag,
+  parseFlags,
+  stringFlag,
+  urlFlag,
+  type FlagValues,
+} from '../lib/flags.ts'
+import { LOG_LEVELS } from '../lib/log.ts'
+import { isBaseRoleArn } from '../lib/role.ts'
+
+const E = 'IAM_SIDECAR_BROKER_'
+const MIN = 60_000
+
+export const BROKER_FLAGS = {
+  port: intFlag({
+    name: 'port',
+    env: `${E}PORT`,
+    default: '8443',
+    min: 0,
+    max: 65535,
+    description: 'HTTPS port of the credentials endpoint (0: any free port).',
+  }),
+  bindAddress: stringFlag({
+    name: 'bind-address',
+    env: `${E}BIND_ADDRESS`,
+    default: '0.0.0.0',
+    description: 'Listen address of the credentials endpoint.',
+  }),
+  tlsCertFile: stringFlag({
+    name: 'tls-cert-file',
+    env: `${E}TLS_CERT_FILE`,
+    description: 'Serving certificate (PEM); reloaded when it changes.',
+  }),
+  tlsKeyFile: stringFlag({
+    name: 'tls-key-file',
+    env: `${E}TLS_KEY_FILE`,
+    description: 'Serving key (PEM); reloaded when it changes.',
+  }),
+  metricsPort: intFlag({
+    name: 'metrics-port',
+    env: `${E}METRICS_PORT`,
+    default: '9090',
+    min: 0,
+    max: 65535,
+    description: 'Port of /metrics (Prometheus), separate from the credentials port.',
+  }),
+  metricsBindAddress: stringFlag({
+    name: 'metrics-bind-address',
+    env: `${E}METRICS_BIND_ADDRESS`,
+    default: '0.0.0.0',
+    description: 'Listen address of /metrics.',
+  }),
+  mode: enumFlag({
+    name: 'mode',
+    env: `${E}MODE`,
+    default: 'cluster',
+    values: ['cluster', 'node'] as const,
+    description:
+      '`cluster`: serve every pod (Deployment). `node`: serve only pods whose token names this node (DaemonSet).',
+  }),
+  nodeName: stringFlag({
+    name: 'node-name',
+    env: `${E}NODE_NAME`,
+    optional: true,
+    description: "This broker's node in node mode (from the downward API, spec.nodeName).",
+  }),
+  kubeconfig: stringFlag({
+    name: 'kubeconfig',
+    env: `${E}KUBECONFIG`,
+    optional: true,
+    description: 'Kubeconfig file; default: in-cluster ServiceAccount.',
+  }),
+  tokenAudience: stringFlag({
+    name: 'token-audience',
+    env: `${E}TOKEN_AUDIENCE`,
+    default: DEFAULT_TOKEN_AUDIENCE,
+    pattern: /^[\x21-\x7e]{1,256}$/,
+    description: "Audience the projected tokens are reviewed with; must match the injector's.",
+  }),
+  tokenReviewTtl: durationFlag({
+    name: 'token-review-ttl',
+    env: `${E}TOKEN_REVIEW_TTL`,
+    default: '60s',
+    maxMs: 60_000,
+    description:
+      'How long a TokenReview result is reused (never past the token expiry; at most 60s).',
+  }),
+  defaultPolicy: enumFlag({
+    name: 'default-policy',
+    env: `${E}DEFAULT_POLICY`,
+    default: 'deny',
+    values: ['deny', 'allow'] as const,
+    description:
+      'What a namespace without an iam-sidecar/permitted annotation allows: no role (deny) or any role (allow).',
+  }),
+  baseRoleArn: stringFlag({
+    name: 'base-role-arn',
+    env: `${E}BASE_ROLE_ARN`,
+    optional: true,
+    description:
+      "Prefix for short role names, e.g. arn:aws:iam::123456789012:role/ (default: the broker identity's account, from GetCallerIdentity at start).",
+  }),
+  region: stringFlag({
+    name: 'region',
+    env: `${E}REGION`,
+    default: 'us-east-1',
+    pattern: /^[a-z]{2}(-[a-z]+)+-\d$/,
+    description: 'AWS region; STS is called at its regional endpoint.',
+  }),
+  stsEndpoint: urlFlag({
+    name: 'sts-endpoint',
+    env: `${E}STS_ENDPOINT`,
+    optional: true,
+    protocols: ['https:', 'http:'],
+    description: 'Custom STS endpoint (VPC endpoint, FIPS, or a test emulator).',
+  }),
+  sessionDuration: durationFlag({
+    name: 'session-duration',
+    env: `${E}SESSION_DURATION`,
+    default: '1h',
+    minMs: 15 * MIN,
+    maxMs: 12 * 60 * MIN,
+    description: 'DurationSeconds of each role session (role chaining caps it at 1h).',
+  }),
+  sessionTags: boolFlag({
+    name: 'session-tags',
+    env: `${E}SESSION_TAGS`,
+    default: 'true',
+    description:
+      'Send the kubernetes-* and cluster-name session tags (needs sts:TagSession in the role trust policy).',
+  }),
+  sourceIdentity: boolFlag({
+    name: 'source-identity',
+    env: `${E}SOURCE_IDENTITY`,
+    default: 'true',
+    description:
+      'Set SourceIdentity to <namespace>@<serviceaccount> (needs sts:SetSourceIdentity in the trust policy).',
+  }),
+  clusterName: stringFlag({
+    name: 'cluster-name',
+    env: `${E}CLUSTER_NAME`,
+    default: 'kubernetes',
+    pattern: /^[\w.:/=+@-]{1,256}$/,
+    description: 'Value of the cluster-name session tag.',
+  }),
+  sessionScope: enumFlag({
+    name: 'session-scope',
+    env: `${E}SESSION_SCOPE`,
+    default: 'pod',
+    values: ['pod', 'shared'] as const,
+    description:
+      '`pod`: one session per pod and role. `shared`: one per namespace, ServiceAccount and role (far fewer STS calls for large Deployments; CloudTrail then names the first pod).',
+  }),
+  cacheSize: intFlag({
+    name: 'cache-size',
+    env: `${E}CACHE_SIZE`,
+    default: '20000',
+    min: 1,
+    max: 1_000_000,
+    description: 'Sessions kept in memory.',
+  }),
+  cacheMinRemaining: durationFlag({
+    name: 'cache-min-remaining',
+    env: `${E}CACHE_MIN_REMAINING`,
+    default: '40m',
+    minMs: 16 * MIN,
+    description:
+      "A cached session is handed out only with at least this much life left (above the sidecars' 30m refresh window).",
+  }),
+  cachePrefetchBelow: durationFlag({
+    name: 'cache-prefetch-below',
+    env: `${E}CACHE_PREFETCH_BELOW`,
+    default: '50m',
+    description: 'A session served with less than this left is refreshed in the background.',
+  }),
+  stsRate: intFlag({
+    name: 'sts-rate',
+    env: `${E}STS_RATE`,
+    default: '10',
+    min: 1,
+    max: 1000,
+    description: 'AssumeRole calls per second at most (token bucket).',
+  }),
+  stsBurst: intFlag({
+    name: 'sts-burst',
+    env: `${E}STS_BURST`,
+    default: '20',
+    min: 1,
+    max: 10_000,
+    description: 'Burst of the AssumeRole rate limit.',
+  }),
+  stsAttempts: intFlag({
+    name: 'sts-attempts',
+    env: `${E}STS_ATTEMPTS`,
+    default: '4',
+    min: 1,
+    max: 10,
+    description:
+      'Attempts per AssumeRole on throttling and 5xx (with backoff and jitter); denials are not retried.',
+  }),
+  eventInterval: durationFlag({
+    name: 'event-interval',
+    env: `${E}EVENT_INTERVAL`,
+    default: '5m',
+    description: 'At most one Event per pod and reason in this interval.',
+  }),
+  logLevel: enumFlag({
+    name: 'log-level',
+    env: `${E}LOG_LEVEL`,
+    default: 'info',
+    values: LOG_LEVELS,
+    description: 'Minimum level of the JSON log lines.',
+  }),
+} as const
+
+export type BrokerConfig = FlagValues<typeof BROKER_FLAGS>
+
+export function loadBrokerConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): BrokerConfig {
+  const cfg = parseFlags(BROKER_FLAGS, argv, env)
+  if (cfg.mode === 'node' && !cfg.nodeName) {
+    throw new ConfigError(
+      '--node-name (or IAM_SIDECAR_BROKER_NODE_NAME) is required with --mode=node; set it from the downward API (spec.nodeName)',
+    )
+  }
+  if (cfg.baseRoleArn !== undefined && !isBaseRoleArn(cfg.baseRoleArn)) {
+    throw new ConfigError(
+      `--base-role-arn: must look like arn:aws:iam::123456789012:role/ (got ${JSON.stringify(cfg.baseRoleArn)})`,
+    )
+  }
+  if (cfg.cacheMinRemaining >= cfg.sessionDuration) {
+    throw new ConfigError(
+      '--cache-min-remaining: must be shorter than --session-duration, or no session could be served from the cache',
+    )
+  }
+  if (
+    cfg.cachePrefetchBelow < cfg.cacheMinRemaining ||
+    cfg.cachePrefetchBelow > cfg.sessionDuration
+  ) {
+    throw new ConfigError(
+      '--cache-prefetch-below: must lie between --cache-min-remaining and --session-duration',
+    )
+  }
+  return cfg
+}

@@ -1,0 +1,234 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import type { V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-node'
+import { decide, type DecideConfig, type DecideInput } from './decide.ts'
+
+const cfg: DecideConfig = {
+  mode: 'cluster',
+  nodeName: undefined,
+  defaultPolicy: 'deny',
+  baseRoleArn: 'arn:aws:iam::123456789012:role/',
+  clusterName: 'test-cluster',
+  sessionTags: true,
+  sourceIdentity: true,
+  sessionDurationSeconds: 3600,
+}
+const reviewed = {
+  namespace: 'team-a',
+  serviceAccount: 'app',
+  podName: 'web-1',
+  podUid: 'uid-1',
+  nodeName: 'node-a',
+}
+const pod = (
+  annotations: Record<string, string> = { 'iam-sidecar/role': 'web' },
+  labels: Record<string, string> = { 'iam-sidecar/injected': 'true' },
+): V1Pod => ({
+  metadata: { name: 'web-1', namespace: 'team-a', uid: 'uid-1', annotations, labels },
+  spec: { serviceAccountName: 'app', containers: [] },
+})
+const ns = (
+  annotations: Record<string, string> = {
+    'iam-sidecar/permitted': 'arn:aws:iam::123456789012:role/(web|api)',
+  },
+): V1Namespace => ({ metadata: { name: 'team-a', annotations } })
+const sa = (annotations: Record<string, string> = {}): V1ServiceAccount => ({
+  metadata: { name: 'app', annotations },
+})
+const input = (o: Partial<DecideInput> = {}): DecideInput => ({
+  reviewed,
+  pod: pod(),
+  namespace: ns(),
+  serviceAccount: sa(),
+  ...o,
+})
+
+describe('decide', () => {
+  it('grants a permitted role with session name, tags, source identity and duration', () => {
+    const d = decide(input(), cfg)
+    assert.ok(d.ok)
+    assert.equal(d.grant.role.arn, 'arn:aws:iam::123456789012:role/web')
+    assert.match(d.grant.assume.sessionName, /^team-a\.web-1-[0-9a-f]{8}$/)
+    assert.equal(d.grant.assume.durationSeconds, 3600)
+    assert.equal(d.grant.assume.sourceIdentity, 'team-a@app')
+    assert.deepEqual(
+      d.grant.assume.tags.map((t) => `${t.Key}=${t.Value}`),
+      [
+        'kubernetes-namespace=team-a',
+        'kubernetes-service-account=app',
+        'kubernetes-pod-name=web-1',
+        'kubernetes-pod-uid=uid-1',
+        'kubernetes-node-name=node-a',
+        'cluster-name=test-cluster',
+      ],
+    )
+  })
+
+  it('takes the role from the pod, then the ServiceAccount, then the kube2iam/kiam annotation', () => {
+    const roleOf = (i: DecideInput): string | undefined => {
+      const d = decide(i, { ...cfg, defaultPolicy: 'allow' })
+      return d.ok ? d.grant.role.arn : d.error.code
+    }
+    const base = 'arn:aws:iam::123456789012:role/'
+    assert.equal(
+      roleOf(
+        input({
+          pod: pod({ 'iam-sidecar/role': 'a', 'iam.amazonaws.com/role': 'c' }),
+          serviceAccount: sa({ 'iam-sidecar/role': 'b' }),
+          namespace: ns({}),
+        }),
+      ),
+      base + 'a',
+    )
+    assert.equal(
+      roleOf(
+        input({
+          pod: pod({ 'iam.amazonaws.com/role': 'c' }),
+          serviceAccount: sa({ 'iam-sidecar/role': 'b' }),
+          namespace: ns({}),
+        }),
+      ),
+      base + 'b',
+    )
+    assert.equal(
+      roleOf(
+        input({
+          pod: pod({ 'iam.amazonaws.com/role': 'arn:aws:iam::999999999999:role/c' }),
+          namespace: ns({}),
+        }),
+      ),
+      'arn:aws:iam::999999999999:role/c',
+    )
+  })
+
+  const refusals: [string, DecideInput, Partial<DecideConfig>, number, string, RegExp][] = [
+    [
+      'another node in node mode',
+      input(),
+      { mode: 'node', nodeName: 'node-b' },
+      403,
+      'WrongNode',
+      /serves node node-b only/,
+    ],
+    ['a deleted pod', input({ pod: undefined }), {}, 401, 'PodNotFound', /does not exist/],
+    [
+      'a recreated pod',
+      input({ pod: { ...pod(), metadata: { ...pod().metadata, uid: 'uid-2' } } }),
+      {},
+      401,
+      'PodUidMismatch',
+      /replaced/,
+    ],
+    [
+      'another ServiceAccount',
+      input({ pod: { ...pod(), spec: { serviceAccountName: 'other', containers: [] } } }),
+      {},
+      403,
+      'ServiceAccountMismatch',
+      /does not run as/,
+    ],
+    [
+      'a pod not injected',
+      input({ pod: pod(undefined, {}) }),
+      {},
+      403,
+      'PodNotInjected',
+      /not admitted by the iam-sidecar injector/,
+    ],
+    [
+      'no role anywhere',
+      input({ pod: pod({}) }),
+      {},
+      403,
+      'NoRole',
+      /set the iam-sidecar\/role annotation/,
+    ],
+    [
+      'a malformed role',
+      input({ pod: pod({ 'iam-sidecar/role': 'arn:aws:s3:::x' }) }),
+      {},
+      403,
+      'InvalidRole',
+      /not a valid IAM role ARN/,
+    ],
+    [
+      'a short name without base ARN',
+      input(),
+      { baseRoleArn: undefined },
+      403,
+      'InvalidRole',
+      /no base role ARN/,
+    ],
+    [
+      'a role the namespace does not permit',
+      input({ pod: pod({ 'iam-sidecar/role': 'admin' }) }),
+      {},
+      403,
+      'RoleNotPermitted',
+      /role arn:aws:iam::123456789012:role\/admin is not permitted in namespace team-a/,
+    ],
+    [
+      'a namespace without policy',
+      input({ namespace: ns({}) }),
+      {},
+      403,
+      'NamespaceHasNoPolicy',
+      /has no iam-sidecar\/permitted annotation/,
+    ],
+    [
+      'a broken policy',
+      input({ namespace: ns({ 'iam-sidecar/permitted': '(unclosed' }) }),
+      {},
+      403,
+      'InvalidNamespacePolicy',
+      /not a valid pattern/,
+    ],
+    [
+      'a bad ExternalId',
+      input({ pod: pod({ 'iam-sidecar/role': 'web', 'iam-sidecar/external-id': 'x' }) }),
+      {},
+      403,
+      'InvalidExternalId',
+      /2–1224/,
+    ],
+  ]
+  for (const [name, i, c, status, code, message] of refusals) {
+    it(`refuses ${name}`, () => {
+      const d = decide(i, { ...cfg, ...c })
+      assert.ok(!d.ok, 'denied')
+      assert.equal(d.error.status, status)
+      assert.equal(d.error.code, code)
+      assert.match(d.error.message, message)
+    })
+  }
+
+  it("honours kiam's iam.amazonaws.com/permitted and an operator default of allow", () => {
+    assert.ok(decide(input({ namespace: ns({ 'iam.amazonaws.com/permitted': '.*web' }) }), cfg).ok)
+    assert.ok(decide(input({ namespace: ns({}) }), { ...cfg, defaultPolicy: 'allow' }).ok)
+  })
+
+  it('matches the policy anchored on the full ARN', () => {
+    const d = decide(input({ namespace: ns({ 'iam-sidecar/permitted': 'web' }) }), cfg)
+    assert.ok(!d.ok && d.error.code === 'RoleNotPermitted')
+  })
+
+  it('answers a pathological policy in bounded time', () => {
+    const t0 = performance.now()
+    const d = decide(
+      input({
+        pod: pod({ 'iam-sidecar/role': 'arn:aws:iam::123456789012:role/' + 'a'.repeat(60) }),
+        namespace: ns({ 'iam-sidecar/permitted': '(a+)+$' }),
+      }),
+      cfg,
+    )
+    assert.ok(!d.ok)
+    assert.ok(performance.now() - t0 < 500)
+  })
+
+  it('switches tags and source identity off', () => {
+    const d = decide(input(), { ...cfg, sessionTags: false, sourceIdentity: false })
+    assert.ok(d.ok)
+    assert.deepEqual(d.grant.assume.tags, [])
+    assert.equal(d.grant.assume.sourceIdentity, undefined)
+  })
+})

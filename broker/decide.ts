@@ -1,0 +1,165 @@
+// Authorisation, as a pure function: the reviewed token, the live pod, its namespace and
+// ServiceAccount, and the broker's configuration → the AssumeRole call to make, or a denial that
+// says what to do. No I/O here; broker/credentials-handler.ts does the fetching.
+import type { V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-node'
+import { EXTERNAL_ID, INJECTED_LABEL, LEGACY_ROLE, ROLE } from '../lib/annotations.ts'
+import { forbidden, unauthorized, type HttpError } from '../lib/errors.ts'
+import { quote, resolveRole, type RoleArn } from '../lib/role.ts'
+import { checkPolicy, type DefaultPolicy } from './policy.ts'
+import { sessionName, sourceIdentity } from './session-name.ts'
+import type { AssumeRoleInput, SessionTag } from './sts.ts'
+import type { ReviewedPod } from './token-review.ts'
+
+export interface DecideConfig {
+  readonly mode: 'cluster' | 'node'
+  /** This broker's node in node mode. */
+  readonly nodeName: string | undefined
+  readonly defaultPolicy: DefaultPolicy
+  readonly baseRoleArn: string | undefined
+  readonly clusterName: string
+  readonly sessionTags: boolean
+  readonly sourceIdentity: boolean
+  readonly sessionDurationSeconds: number
+}
+
+export interface DecideInput {
+  readonly reviewed: ReviewedPod
+  readonly pod: V1Pod | undefined
+  readonly namespace: V1Namespace | undefined
+  readonly serviceAccount: V1ServiceAccount | undefined
+}
+
+export interface Grant {
+  readonly role: RoleArn
+  readonly assume: AssumeRoleInput
+}
+
+export type Decision =
+  { readonly ok: true; readonly grant: Grant } | { readonly ok: false; readonly error: HttpError }
+
+const EXTERNAL_ID_RE = /^[\w+=,.@:/-]{2,1224}$/
+
+const deny = (error: HttpError): Decision => ({ ok: false, error })
+
+/** Which annotation names the role: pod, then ServiceAccount, then kube2iam/kiam's pod annotation. */
+export function roleAnnotation(
+  pod: V1Pod,
+  sa: V1ServiceAccount | undefined,
+): { value: string; source: string } | undefined {
+  const podAnn = pod.metadata?.annotations ?? {}
+  const saAnn = sa?.metadata?.annotations ?? {}
+  if (podAnn[ROLE]) return { value: podAnn[ROLE], source: `pod annotation ${ROLE}` }
+  if (saAnn[ROLE]) return { value: saAnn[ROLE], source: `ServiceAccount annotation ${ROLE}` }
+  if (podAnn[LEGACY_ROLE])
+    return { value: podAnn[LEGACY_ROLE], source: `pod annotation ${LEGACY_ROLE}` }
+  return undefined
+}
+
+export function decide(input: DecideInput, cfg: DecideConfig): Decision {
+  const refused = checkPod(input, cfg)
+  if (refused) return deny(refused)
+  const { reviewed: r, pod } = input
+  const who = `${r.namespace}/${r.podName}`
+  const ann = roleAnnotation(pod!, input.serviceAccount)
+  if (!ann) {
+    return deny(
+      forbidden(
+        'NoRole',
+        `pod ${who} names no role: set the ${ROLE} annotation on the pod or its ServiceAccount`,
+      ),
+    )
+  }
+  const resolved = resolveRole(ann.value, cfg.baseRoleArn)
+  if (!resolved.ok)
+    return deny(forbidden('InvalidRole', `${ann.source} of pod ${who}: ${resolved.reason}`))
+  const verdict = checkPolicy(
+    r.namespace,
+    input.namespace?.metadata?.annotations,
+    resolved.role.arn,
+    cfg.defaultPolicy,
+  )
+  if (!verdict.permitted) return deny(forbidden(verdict.code, verdict.reason))
+  const externalId = pod!.metadata?.annotations?.[EXTERNAL_ID]
+  if (externalId !== undefined && !EXTERNAL_ID_RE.test(externalId)) {
+    return deny(
+      forbidden(
+        'InvalidExternalId',
+        `the ${EXTERNAL_ID} annotation of pod ${who} must be 2–1224 characters of [\\w+=,.@:/-] (got ${quote(externalId, 40)})`,
+      ),
+    )
+  }
+  return {
+    ok: true,
+    grant: { role: resolved.role, assume: assumeInput(r, resolved.role, externalId, cfg) },
+  }
+}
+
+/** Node mode: like the kubelet's NodeRestriction, a broker serves only its own node's pods. */
+function checkNode(r: ReviewedPod, cfg: DecideConfig): HttpError | undefined {
+  if (cfg.mode !== 'node' || r.nodeName === cfg.nodeName) return undefined
+  return forbidden(
+    'WrongNode',
+    `this broker serves node ${cfg.nodeName ?? '?'} only; pod ${r.namespace}/${r.podName} runs on ${r.nodeName ?? 'an unknown node'} and must use the broker of its own node`,
+  )
+}
+
+/** Is the caller the live, injected pod its token names, on the right node? In this order. */
+function checkPod({ reviewed: r, pod }: DecideInput, cfg: DecideConfig): HttpError | undefined {
+  const who = `${r.namespace}/${r.podName}`
+  const wrongNode = checkNode(r, cfg)
+  if (wrongNode) return wrongNode
+  if (!pod) return unauthorized('PodNotFound', `pod ${who} does not exist (deleted?)`)
+  if (pod.metadata?.uid !== r.podUid) {
+    return unauthorized(
+      'PodUidMismatch',
+      `pod ${who} was replaced; the token belongs to an earlier pod of that name`,
+    )
+  }
+  if ((pod.spec?.serviceAccountName ?? 'default') !== r.serviceAccount) {
+    return forbidden(
+      'ServiceAccountMismatch',
+      `pod ${who} does not run as ServiceAccount ${r.serviceAccount}`,
+    )
+  }
+  if (pod.metadata?.labels?.[INJECTED_LABEL] !== 'true') {
+    return forbidden(
+      'PodNotInjected',
+      `pod ${who} was not admitted by the iam-sidecar injector (label ${INJECTED_LABEL} missing)`,
+    )
+  }
+  return undefined
+}
+
+function assumeInput(
+  r: ReviewedPod,
+  role: RoleArn,
+  externalId: string | undefined,
+  cfg: DecideConfig,
+): AssumeRoleInput {
+  return {
+    roleArn: role.arn,
+    sessionName: sessionName(r.namespace, r.podName, r.podUid),
+    durationSeconds: cfg.sessionDurationSeconds,
+    externalId,
+    sourceIdentity: cfg.sourceIdentity ? sourceIdentity(r.namespace, r.serviceAccount) : undefined,
+    tags: cfg.sessionTags ? sessionTags(r, cfg.clusterName) : [],
+  }
+}
+
+const TAG_VALUE_OK = /[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu
+
+/** The session tags of DESIGN.md, cleaned to STS's character set and 256-character values. */
+export function sessionTags(r: ReviewedPod, clusterName: string): SessionTag[] {
+  const tag = (Key: string, v: string): SessionTag => ({
+    Key,
+    Value: v.replace(TAG_VALUE_OK, '_').slice(0, 256),
+  })
+  return [
+    tag('kubernetes-namespace', r.namespace),
+    tag('kubernetes-service-account', r.serviceAccount),
+    tag('kubernetes-pod-name', r.podName),
+    tag('kubernetes-pod-uid', r.podUid),
+    tag('kubernetes-node-name', r.nodeName ?? ''),
+    tag('cluster-name', clusterName),
+  ]
+}

@@ -1,0 +1,250 @@
+// `iam-sidecar broker`: wiring only. Everything the broker talks to is built here and injected.
+import { createServer, type Server } from 'node:https'
+import { hostname } from 'node:os'
+import type { Server as HttpServer } from 'node:http'
+import { getRequestListener } from '@hono/node-server'
+import { KubeConfig } from '@kubernetes/client-node'
+import type { AwsAssumerOptions } from './aws-assumer.ts'
+import { systemClock, systemRandom } from '../lib/clock.ts'
+import type { Credentials } from '../lib/credentials.ts'
+import { createLogger, type Logger } from '../lib/log.ts'
+import { readTls, reloadOnChange } from '../lib/tls-reload.ts'
+import { createBrokerApp } from './app.ts'
+import { AwsAssumer } from './aws-assumer.ts'
+import { CachingTokenReviewer } from './caching-token-reviewer.ts'
+import { loadBrokerConfig, type BrokerConfig } from './config.ts'
+import type { DecideConfig } from './decide.ts'
+import { KubeEventSink, RateLimitedEvents } from './events.ts'
+import { issueCredentials } from './issue.ts'
+import { KubeTokenReviewer } from './kube-token-reviewer.ts'
+import { BrokerMetrics, serveMetrics } from './metrics.ts'
+import { InformerLookup } from './objects.ts'
+import { RateLimiter } from './rate-limiter.ts'
+import { withRetry } from './retry.ts'
+import { SessionCache } from './session-cache.ts'
+import { StsError, type Assumer, type AssumeRoleInput } from './sts.ts'
+
+export interface BrokerRuntime {
+  readonly port: number
+  readonly metricsPort: number
+  readonly metrics: BrokerMetrics
+  close(): Promise<void>
+}
+
+export interface BrokerOverrides {
+  /** The broker identity; default: the AWS SDK's standard provider chain. */
+  readonly awsCredentials?: AwsAssumerOptions['credentials']
+  readonly log?: Logger
+}
+
+export async function startBroker(
+  cfg: BrokerConfig,
+  o: BrokerOverrides = {},
+): Promise<BrokerRuntime> {
+  const log = o.log ?? createLogger({ level: cfg.logLevel, component: 'broker' })
+  const kc = new KubeConfig()
+  if (cfg.kubeconfig) kc.loadFromFile(cfg.kubeconfig)
+  else kc.loadFromCluster()
+  const metrics = new BrokerMetrics()
+  const assumer = new AwsAssumer({
+    region: cfg.region,
+    endpoint: cfg.stsEndpoint?.href,
+    credentials: o.awsCredentials,
+  })
+  const base = new BaseRoleArn(cfg.baseRoleArn, assumer, log)
+  const objects = new InformerLookup(kc, {
+    nodeName: cfg.mode === 'node' ? cfg.nodeName : undefined,
+    log,
+  })
+  const objectsStarted = objects
+    .start()
+    .catch((err: unknown) => log.error('informers failed to start', { error: err as Error }))
+  const sessions = new SessionCache({
+    max: cfg.cacheSize,
+    clock: systemClock,
+    minRemainingMs: cfg.cacheMinRemaining,
+    prefetchBelowMs: cfg.cachePrefetchBelow,
+    log,
+    observer: {
+      hit: () => metrics.cacheHits.inc(),
+      miss: () => metrics.cacheMisses.inc(),
+      prefetch: () => metrics.cachePrefetches.inc(),
+      size: (n) => metrics.cacheSize.set(n),
+    },
+  })
+  const decideConfig = (): DecideConfig => ({
+    mode: cfg.mode,
+    nodeName: cfg.nodeName,
+    defaultPolicy: cfg.defaultPolicy,
+    baseRoleArn: base.value,
+    clusterName: cfg.clusterName,
+    sessionTags: cfg.sessionTags,
+    sourceIdentity: cfg.sourceIdentity,
+    sessionDurationSeconds: Math.round(cfg.sessionDuration / 1000),
+  })
+  const deps = {
+    reviewer: new CachingTokenReviewer({
+      inner: new KubeTokenReviewer(kc, cfg.tokenAudience, (outcome) =>
+        metrics.tokenReviews.inc({ outcome }),
+      ),
+      clock: systemClock,
+      ttlMs: cfg.tokenReviewTtl,
+      max: cfg.cacheSize,
+    }),
+    objects,
+    decideConfig,
+    sessions,
+    scope: cfg.sessionScope,
+    log,
+    assume: limitedAssume(assumer, cfg, metrics, log),
+    events: new RateLimitedEvents({
+      inner: new KubeEventSink(kc, { log, instance: hostname() }),
+      clock: systemClock,
+      windowMs: cfg.eventInterval,
+    }),
+  }
+  const app = createBrokerApp({
+    issue: (token) => issueCredentials(token, deps),
+    ready: () => objects.synced && base.value !== undefined,
+    metrics,
+    log,
+  })
+  const tlsFiles = { certFile: cfg.tlsCertFile, keyFile: cfg.tlsKeyFile }
+  const server = createServer(
+    {
+      ...readTls(tlsFiles),
+      requestTimeout: 30_000,
+      headersTimeout: 10_000,
+      maxHeaderSize: 32 * 1024,
+    },
+    getRequestListener(app.fetch),
+  )
+  const stopReload = reloadOnChange(server, tlsFiles, { log, intervalMs: 5_000 })
+  await listen(server, cfg.port, cfg.bindAddress)
+  const metricsServer = await serveMetrics(
+    metrics.registry,
+    cfg.metricsPort,
+    cfg.metricsBindAddress,
+  )
+  const port = (server.address() as { port: number }).port
+  const metricsPort = (metricsServer.address() as { port: number }).port
+  log.info('listening', {
+    port,
+    metricsPort,
+    mode: cfg.mode,
+    nodeName: cfg.nodeName,
+    scope: cfg.sessionScope,
+  })
+  return {
+    port,
+    metricsPort,
+    metrics,
+    async close() {
+      stopReload()
+      base.stop()
+      await objectsStarted
+      await objects.stop()
+      await Promise.all([closeServer(server), closeServer(metricsServer)])
+    },
+  }
+}
+
+/** AssumeRole behind the rate limiter, retried on throttling and 5xx, every attempt counted. */
+function limitedAssume(
+  assumer: Assumer,
+  cfg: BrokerConfig,
+  metrics: BrokerMetrics,
+  log: Logger,
+): (input: AssumeRoleInput) => Promise<Credentials> {
+  const limiter = new RateLimiter({
+    ratePerSecond: cfg.stsRate,
+    burst: cfg.stsBurst,
+    maxQueue: 1000,
+    clock: systemClock,
+  })
+  const attempt = async (input: AssumeRoleInput): Promise<Credentials> => {
+    await limiter.take()
+    const end = metrics.stsSeconds.startTimer()
+    try {
+      const creds = await assumer.assumeRole(input)
+      metrics.stsCalls.inc({ outcome: 'ok' })
+      return creds
+    } catch (err) {
+      metrics.stsCalls.inc({ outcome: err instanceof StsError ? err.kind : 'transient' })
+      throw err
+    } finally {
+      end()
+    }
+  }
+  return (input) =>
+    withRetry(() => attempt(input), {
+      attempts: cfg.stsAttempts,
+      clock: systemClock,
+      random: systemRandom,
+      onRetry: (err, n, delayMs) =>
+        log.warn('AssumeRole retry', {
+          roleArn: input.roleArn,
+          code: err.code,
+          attempt: n,
+          delayMs,
+        }),
+    })
+}
+
+/** The base ARN for short role names: configured, or the broker identity's account. */
+class BaseRoleArn {
+  value: string | undefined
+  #timer: NodeJS.Timeout | undefined
+  constructor(configured: string | undefined, assumer: Assumer, log: Logger) {
+    this.value = configured
+    if (configured === undefined) this.#detect(assumer, log, 1000)
+  }
+  #detect(assumer: Assumer, log: Logger, delayMs: number): void {
+    assumer.callerIdentity().then(
+      (me) => {
+        const partition = me.arn.split(':')[1] ?? 'aws'
+        this.value = `arn:${partition}:iam::${me.account}:role/`
+        log.info('base role ARN detected from the broker identity', {
+          baseRoleArn: this.value,
+          identity: me.arn,
+        })
+      },
+      (err: unknown) => {
+        log.warn('cannot detect the base role ARN yet (GetCallerIdentity failed); retrying', {
+          error: err as Error,
+          retryInMs: delayMs,
+        })
+        this.#timer = setTimeout(
+          () => this.#detect(assumer, log, Math.min(delayMs * 2, 60_000)),
+          delayMs,
+        )
+        this.#timer.unref()
+      },
+    )
+  }
+  stop(): void {
+    clearTimeout(this.#timer)
+  }
+}
+
+function listen(server: Server | HttpServer, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => resolve())
+  })
+}
+
+function closeServer(server: Server | HttpServer): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve())
+    server.closeAllConnections()
+  })
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const cfg = loadBrokerConfig(argv)
+  const broker = await startBroker(cfg)
+  const shutdown = (): void => void broker.close().then(() => process.exit(0))
+  process.once('SIGTERM', shutdown)
+  process.once('SIGINT', shutdown)
+}

@@ -1,0 +1,83 @@
+// Prometheus metrics of the broker, served on their own port (never on the credentials port).
+import { createServer, type Server } from 'node:http'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+export type RequestOutcome = 'ok' | 'unauthenticated' | 'denied' | 'unavailable' | 'error'
+
+export class BrokerMetrics {
+  readonly registry = new Registry()
+  readonly requests = new Counter({
+    name: 'iam_sidecar_broker_requests_total',
+    help: 'Credential requests by outcome.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
+  readonly requestSeconds = new Histogram({
+    name: 'iam_sidecar_broker_request_duration_seconds',
+    help: 'Credential request latency by outcome.',
+    labelNames: ['outcome'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  })
+  readonly tokenReviews = new Counter({
+    name: 'iam_sidecar_broker_token_reviews_total',
+    help: 'TokenReview calls to the API server by outcome (ok, rejected, error).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
+  readonly stsCalls = new Counter({
+    name: 'iam_sidecar_broker_sts_calls_total',
+    help: 'sts:AssumeRole calls by outcome (ok, throttled, transient, denied, invalid).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
+  readonly stsSeconds = new Histogram({
+    name: 'iam_sidecar_broker_sts_duration_seconds',
+    help: 'sts:AssumeRole latency.',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  })
+  readonly cacheHits = new Counter({
+    name: 'iam_sidecar_broker_session_cache_hits_total',
+    help: 'Sessions served from the cache.',
+    registers: [this.registry],
+  })
+  readonly cacheMisses = new Counter({
+    name: 'iam_sidecar_broker_session_cache_misses_total',
+    help: 'Sessions that needed an AssumeRole.',
+    registers: [this.registry],
+  })
+  readonly cachePrefetches = new Counter({
+    name: 'iam_sidecar_broker_session_cache_prefetches_total',
+    help: 'Background refreshes of sessions nearing min-remaining.',
+    registers: [this.registry],
+  })
+  readonly cacheSize = new Gauge({
+    name: 'iam_sidecar_broker_session_cache_size',
+    help: 'Sessions held in the cache.',
+    registers: [this.registry],
+  })
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'iam_sidecar_broker_' })
+  }
+}
+
+export function serveMetrics(registry: Registry, port: number, host: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') {
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"code":"NotFound","message":"metrics are at /metrics"}')
+      return
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    )
+  })
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => resolve(server))
+  })
+}
