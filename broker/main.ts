@@ -6,7 +6,6 @@ import { getRequestListener } from '@hono/node-server'
 import { KubeConfig } from '@kubernetes/client-node'
 import type { AwsAssumerOptions } from './aws-assumer.ts'
 import { systemClock, systemRandom } from '../lib/clock.ts'
-import type { Credentials } from '../lib/credentials.ts'
 import { createLogger, type Logger } from '../lib/log.ts'
 import { readTls, reloadOnChange } from '../lib/tls-reload.ts'
 import { createBrokerApp } from './app.ts'
@@ -19,10 +18,9 @@ import { issueCredentials } from './issue.ts'
 import { KubeTokenReviewer } from './kube-token-reviewer.ts'
 import { BrokerMetrics, serveMetrics } from './metrics.ts'
 import { InformerLookup } from './objects.ts'
-import { RateLimiter } from './rate-limiter.ts'
-import { withRetry } from './retry.ts'
 import { SessionCache } from './session-cache.ts'
-import { StsError, type Assumer, type AssumeRoleInput } from './sts.ts'
+import type { Assumer } from './sts.ts'
+import { limitedAssume } from './assume.ts'
 
 export interface BrokerRuntime {
   readonly port: number
@@ -96,7 +94,13 @@ export async function startBroker(
     sessions,
     scope: cfg.sessionScope,
     log,
-    assume: limitedAssume(assumer, cfg, metrics, log),
+    assume: limitedAssume(assumer, {
+      ...cfg,
+      clock: systemClock,
+      random: systemRandom,
+      metrics,
+      log,
+    }),
     events: new RateLimitedEvents({
       inner: new KubeEventSink(kc, { log, instance: hostname() }),
       clock: systemClock,
@@ -147,48 +151,6 @@ export async function startBroker(
       await Promise.all([closeServer(server), closeServer(metricsServer)])
     },
   }
-}
-
-/** AssumeRole behind the rate limiter, retried on throttling and 5xx, every attempt counted. */
-function limitedAssume(
-  assumer: Assumer,
-  cfg: BrokerConfig,
-  metrics: BrokerMetrics,
-  log: Logger,
-): (input: AssumeRoleInput) => Promise<Credentials> {
-  const limiter = new RateLimiter({
-    ratePerSecond: cfg.stsRate,
-    burst: cfg.stsBurst,
-    maxQueue: 1000,
-    clock: systemClock,
-  })
-  const attempt = async (input: AssumeRoleInput): Promise<Credentials> => {
-    await limiter.take()
-    const end = metrics.stsSeconds.startTimer()
-    try {
-      const creds = await assumer.assumeRole(input)
-      metrics.stsCalls.inc({ outcome: 'ok' })
-      return creds
-    } catch (err) {
-      metrics.stsCalls.inc({ outcome: err instanceof StsError ? err.kind : 'transient' })
-      throw err
-    } finally {
-      end()
-    }
-  }
-  return (input) =>
-    withRetry(() => attempt(input), {
-      attempts: cfg.stsAttempts,
-      clock: systemClock,
-      random: systemRandom,
-      onRetry: (err, n, delayMs) =>
-        log.warn('AssumeRole retry', {
-          roleArn: input.roleArn,
-          code: err.code,
-          attempt: n,
-          delayMs,
-        }),
-    })
 }
 
 /** The base ARN for short role names: configured, or the broker identity's account. */

@@ -26,6 +26,8 @@ export class FakeClock implements Clock {
   async advance(ms: number): Promise<void> {
     const end = this.#now + ms
     for (;;) {
+      // Let pending promise chains register their timers before looking for due ones.
+      await settle()
       this.#timers.sort((a, b) => a.at - b.at || a.id - b.id)
       const next = this.#timers[0]
       if (!next || next.at > end) break
