@@ -41,11 +41,9 @@ function usage(): string {
 const [command, ...rest] = process.argv.slice(2)
 const entry = command === undefined ? undefined : COMMANDS[command]
 if (!entry) {
-  process.stderr.write(
-    command && command !== '--help'
-      ? `unknown command ${JSON.stringify(command)}\n\n${usage()}`
-      : usage(),
-  )
-  process.exit(command && command !== '--help' ? 2 : 0)
+  const unknown = command !== undefined && command !== '--help'
+  if (unknown) process.stderr.write(`unknown command ${JSON.stringify(command)}\n\n${usage()}`)
+  else process.stdout.write(usage())
+  process.exit(unknown ? 2 : 0)
 }
 await runMain(command!, await entry.load(), rest)
