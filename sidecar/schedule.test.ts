@@ -12,17 +12,19 @@ describe('refreshDelay', () => {
     )
   })
 
-  it('jitters earlier by at most 10% of the wait, capped at 5 minutes', () => {
+  it('jitters later by at most 10% of the window (capped at 5 minutes), never below 90% of it', () => {
     assert.equal(
       refreshDelay(0, 60 * MIN, 30 * MIN, () => 1),
-      27 * MIN,
+      33 * MIN,
     )
     assert.equal(
       refreshDelay(0, 60 * MIN, 30 * MIN, () => 0.5),
-      28.5 * MIN,
+      31.5 * MIN,
     )
-    const long = refreshDelay(0, 12 * 60 * MIN, 30 * MIN, () => 1)
-    assert.equal(long, 12 * 60 * MIN - 30 * MIN - 5 * MIN)
+    assert.equal(
+      refreshDelay(0, 12 * 60 * MIN, 120 * MIN, () => 1),
+      10 * 60 * MIN + 5 * MIN,
+    )
   })
 
   it('refreshes a session shorter than the window at half its remaining life, never in a loop', () => {

@@ -10,8 +10,10 @@ const MIN_DELAY_MS = 250
  * Delay until the next refresh of credentials that expire at `expiresAt`.
  * Normally: when the remaining lifetime falls under the refresh window. A session shorter than
  * the window (a broker set to short sessions, or a test) refreshes at half its remaining life
- * instead, so it never turns into a refresh loop. Jitter moves the refresh earlier by up to 10%
- * of the wait (at most 5 minutes) so pods started together do not refresh together.
+ * instead, so it never turns into a refresh loop. Jitter spreads pods started together: the
+ * refresh comes up to 10% of the window (at most 5 minutes) after the lifetime crosses into the
+ * window, so at least 90% of the window is always left, and a pod refreshes no more often than
+ * once per (session − window): twice an hour for 60-minute sessions and the 30-minute default.
  */
 export function refreshDelay(
   now: number,
@@ -20,9 +22,12 @@ export function refreshDelay(
   random: Random,
 ): number {
   const remaining = expiresAt - now
-  const base = remaining > windowMs ? remaining - windowMs : remaining / 2
-  const jitter = Math.min(base * 0.1, MAX_JITTER_MS) * random()
-  return Math.max(MIN_DELAY_MS, Math.floor(base - jitter))
+  if (remaining > windowMs) {
+    const jitter = Math.min(windowMs * 0.1, MAX_JITTER_MS) * random()
+    return Math.floor(remaining - windowMs + jitter)
+  }
+  const half = remaining / 2
+  return Math.max(MIN_DELAY_MS, Math.floor(half - half * 0.1 * random()))
 }
 
 export const BACKOFF_BASE_MS = 1_000

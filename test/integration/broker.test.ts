@@ -12,6 +12,7 @@ import {
   type TestBrokerRuntime,
 } from '../support/broker-fixture.ts'
 import { createPod, createServiceAccount, podToken } from '../support/pods.ts'
+import { recordedAssumeRoles, startRecording } from '../support/moto-recording.ts'
 import { readSecret, startSidecar } from '../support/sidecar-process.ts'
 
 const cluster = await useCluster()
@@ -85,6 +86,39 @@ describe('broker on a real API server and moto', () => {
       me.Arn!,
       new RegExp(`^arn:aws:sts::${ACCOUNT}:assumed-role/web/${ns}\\.web-1-[0-9a-f]{8}$`),
     )
+  })
+
+  it('sends STS the session name, SourceIdentity, ExternalId and session tags of the pod', async () => {
+    await startRecording(cluster.info.stsEndpoint)
+    const { pod, token } = await podWith('tagged', {
+      'iam-sidecar/role': 'web',
+      'iam-sidecar/external-id': 'ext-42',
+    })
+    assert.equal((await credentialsFor(token)).status, 200)
+    const [sent, ...more] = await recordedAssumeRoles(cluster.info.stsEndpoint, (name) =>
+      name.startsWith(`${ns}.tagged-`),
+    )
+    assert.ok(sent, 'the AssumeRole call is in the recording')
+    assert.equal(more.length, 0)
+    assert.match(sent.get('RoleSessionName')!, new RegExp(`^${ns}\\.tagged-[0-9a-f]{8}$`))
+    assert.equal(sent.get('RoleArn'), `arn:aws:iam::${ACCOUNT}:role/web`)
+    assert.equal(sent.get('DurationSeconds'), '3600')
+    assert.equal(sent.get('SourceIdentity'), `${ns}@app`)
+    assert.equal(sent.get('ExternalId'), 'ext-42')
+    const tags = Object.fromEntries(
+      [1, 2, 3, 4, 5, 6].map((i) => [
+        sent.get(`Tags.member.${i}.Key`),
+        sent.get(`Tags.member.${i}.Value`),
+      ]),
+    )
+    assert.deepEqual(tags, {
+      'kubernetes-namespace': ns,
+      'kubernetes-service-account': 'app',
+      'kubernetes-pod-name': 'tagged',
+      'kubernetes-pod-uid': pod.metadata!.uid,
+      'kubernetes-node-name': 'node-a',
+      'cluster-name': 'test-cluster',
+    })
   })
 
   it('answers a second request from its cache, without another STS call', async () => {

@@ -4,7 +4,12 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { AuthenticationV1Api, CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node'
+import {
+  AuthenticationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  RbacAuthorizationV1Api,
+} from '@kubernetes/client-node'
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { useCluster } from '../peers/cluster.ts'
 
@@ -44,8 +49,21 @@ describe('test peers are real', () => {
     const token = tr.status?.token ?? assert.fail('TokenRequest returned no token')
     assert.ok(token.split('.').length === 3, 'a JWT')
 
-    // RBAC is on: the broker identity may not review tokens until it is bound to auth-delegator.
-    const asBroker = cluster.kubeConfigAs('iam-sidecar-broker').makeApiClient(AuthenticationV1Api)
+    // RBAC is on: a fresh reviewer identity (a ServiceAccount of this namespace, so no other test
+    // file can have bound it) may not review tokens until it is bound to auth-delegator.
+    await core.createNamespacedServiceAccount({
+      namespace,
+      body: { metadata: { name: 'reviewer' } },
+    })
+    const reviewerToken =
+      (
+        await core.createNamespacedServiceAccountToken({
+          name: 'reviewer',
+          namespace,
+          body: { spec: { expirationSeconds: 600 } },
+        })
+      ).status?.token ?? ''
+    const asBroker = bearerClient(reviewerToken).makeApiClient(AuthenticationV1Api)
     const review = { body: { spec: { token, audiences: ['iam-sidecar'] } } }
     await assert.rejects(
       asBroker.createTokenReview(review),
@@ -60,9 +78,7 @@ describe('test peers are real', () => {
           kind: 'ClusterRole',
           name: 'system:auth-delegator',
         },
-        subjects: [
-          { kind: 'User', name: 'iam-sidecar-broker', apiGroup: 'rbac.authorization.k8s.io' },
-        ],
+        subjects: [{ kind: 'ServiceAccount', name: 'reviewer', namespace }],
       },
     })
     const result = await retry(() => asBroker.createTokenReview(review))
@@ -120,6 +136,18 @@ describe('test peers are real', () => {
     assert.match(JSON.parse(kubectl).clientVersion.gitVersion, /^v1\.\d+\.\d+$/)
   })
 })
+
+function bearerClient(token: string): KubeConfig {
+  const kc = new KubeConfig()
+  const admin = cluster.kc.getCurrentCluster()!
+  kc.loadFromOptions({
+    clusters: [{ name: 'test', server: admin.server, caData: admin.caData }],
+    users: [{ name: 'reviewer', token }],
+    contexts: [{ name: 'test', cluster: 'test', user: 'reviewer' }],
+    currentContext: 'test',
+  })
+  return kc
+}
 
 /** RBAC bindings reach the authorizer through an informer; retry briefly on 403. */
 async function retry<T>(fn: () => Promise<T>, attempts = 50): Promise<T> {

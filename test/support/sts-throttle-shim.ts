@@ -1,0 +1,96 @@
+// TEST STAND-IN, not a model of STS: an HTTP server on 127.0.0.1 in front of moto that answers
+// AssumeRole with STS's real throttling error (HTTP 400, awsQuery XML, code Throttling) for the
+// first `throttleFirst` AssumeRole requests, or for all of them while `throttling` is true, and
+// forwards everything else to moto unchanged. moto itself never throttles, so this is how tests
+// prove that the real SDK's error parsing reaches toStsError as kind 'throttled'.
+import { createServer, request as httpRequest } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+export const THROTTLING_BODY =
+  '<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>' +
+  '<Message>Rate exceeded</Message></Error><RequestId>x</RequestId></ErrorResponse>'
+
+export class StsThrottleShim {
+  /** How many of the next AssumeRole requests to throttle. */
+  throttleFirst: number
+  /** While true, every AssumeRole request is throttled. */
+  throttling = false
+  /** All requests received. */
+  requests = 0
+  /** AssumeRole requests received (throttled or forwarded). */
+  assumeRoleRequests = 0
+  /** AssumeRole requests answered with Throttling. */
+  throttled = 0
+  readonly #server: Server
+  readonly #upstream: URL
+  #url = ''
+
+  private constructor(upstream: string, throttleFirst: number) {
+    this.#upstream = new URL(upstream)
+    this.throttleFirst = throttleFirst
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res).catch((err: unknown) => {
+        res.writeHead(502, { 'content-type': 'text/plain' }).end(`shim: ${String(err)}`)
+      })
+    })
+  }
+
+  static async start(o: { upstream: string; throttleFirst?: number }): Promise<StsThrottleShim> {
+    const shim = new StsThrottleShim(o.upstream, o.throttleFirst ?? 0)
+    await new Promise<void>((resolve) => shim.#server.listen(0, '127.0.0.1', resolve))
+    shim.#url = `http://127.0.0.1:${(shim.#server.address() as AddressInfo).port}`
+    return shim
+  }
+
+  get url(): string {
+    return this.#url
+  }
+
+  close(): Promise<void> {
+    this.#server.closeAllConnections()
+    return new Promise((resolve) => this.#server.close(() => resolve()))
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = []
+    for await (const c of req) chunks.push(c as Buffer)
+    const body = Buffer.concat(chunks)
+    this.requests++
+    if (new URLSearchParams(body.toString('utf8')).get('Action') === 'AssumeRole') {
+      this.assumeRoleRequests++
+      if (this.throttling || this.throttleFirst > 0) {
+        if (this.throttleFirst > 0) this.throttleFirst--
+        this.throttled++
+        // Real STS sends the request id in a header too; the SDK reads it from there.
+        res
+          .writeHead(400, { 'content-type': 'text/xml', 'x-amzn-requestid': 'x' })
+          .end(THROTTLING_BODY)
+        return
+      }
+    }
+    await this.#forward(req, body, res)
+  }
+
+  #forward(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const up = httpRequest(
+        {
+          hostname: this.#upstream.hostname,
+          port: this.#upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+        },
+        (upRes) => {
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers)
+          upRes.pipe(res)
+          upRes.on('end', resolve)
+          upRes.on('error', reject)
+        },
+      )
+      up.on('error', reject)
+      up.end(body)
+    })
+  }
+}
