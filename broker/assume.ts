@@ -26,7 +26,8 @@ export function limitedAssume(
   const limiter = new RateLimiter({
     ratePerSecond: o.stsRate,
     burst: o.stsBurst,
-    maxQueue: 1000,
+    // Waiting costs a closure each; a mass rollout must queue, not fail.
+    maxQueue: 100_000,
     clock: o.clock,
   })
   const attempt = async (input: AssumeRoleInput): Promise<Credentials> => {

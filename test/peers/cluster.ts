@@ -49,7 +49,6 @@ export function kubeConfigFor(info: ControlPlaneInfo, identity: Identity): KubeC
 export async function useCluster(): Promise<TestCluster> {
   const shared = process.env[CLUSTER_INFO_ENV]
   let info: ControlPlaneInfo
-  const created: string[] = []
   if (shared) {
     info = JSON.parse(readFileSync(shared, 'utf8')) as ControlPlaneInfo
   } else {
@@ -57,16 +56,22 @@ export async function useCluster(): Promise<TestCluster> {
     info = plane
     after(() => plane.stop())
   }
+  const { cluster, deleteNamespaces } = makeTestCluster(info)
+  // Namespaces of this file go away with it (a shared plane lives on); without the namespace
+  // controller they would stay Terminating, which is harmless.
+  if (shared) after(deleteNamespaces)
+  return cluster
+}
+
+/** A TestCluster over a running control plane, with no test-runner hooks (benchmarks use it). */
+export function makeTestCluster(info: ControlPlaneInfo): {
+  cluster: TestCluster
+  deleteNamespaces: () => Promise<void>
+} {
+  const created: string[] = []
   const kc = kubeConfigFor(info, 'admin')
   const core = kc.makeApiClient(CoreV1Api)
-  if (shared) {
-    after(async () => {
-      // Namespaces of this file go away with it (the shared plane lives on); without the
-      // namespace controller they would stay Terminating, which is harmless.
-      await Promise.allSettled(created.map((name) => core.deleteNamespace({ name })))
-    })
-  }
-  return {
+  const cluster: TestCluster = {
     info,
     bins: peerBinaries(),
     pki: openPki(dirname(info.caCertFile)),
@@ -78,5 +83,10 @@ export async function useCluster(): Promise<TestCluster> {
       created.push(name)
       return name
     },
+  }
+  return {
+    cluster,
+    deleteNamespaces: async () =>
+      void (await Promise.allSettled(created.map((name) => core.deleteNamespace({ name })))),
   }
 }

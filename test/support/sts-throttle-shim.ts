@@ -22,6 +22,8 @@ export class StsThrottleShim {
   assumeRoleRequests = 0
   /** AssumeRole requests answered with Throttling. */
   throttled = 0
+  /** Added before every AssumeRole is forwarded (benchmarks: a slower STS than moto). */
+  latencyMs = 0
   readonly #server: Server
   readonly #upstream: URL
   #url = ''
@@ -68,6 +70,7 @@ export class StsThrottleShim {
           .end(THROTTLING_BODY)
         return
       }
+      if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs))
     }
     await this.#forward(req, body, res)
   }

@@ -1,0 +1,147 @@
+// npm run bench:broker: the broker process on the real control plane and moto.
+// - warm: one pod's token, session and review cached; wrk at c=32 over HTTPS.
+// - storm: 2,000 pods with real pod-bound tokens ask at once while STS (moto behind a shim)
+//   takes 50 ms more per AssumeRole; every pod must be served (503s are retried like a sidecar
+//   does), and STS calls must equal sessions (no duplicate AssumeRole for a pod).
+// - STS calls per session-hour on a compressed clock (bench/compressed-clock.ts).
+// Writes bench/results/broker.json.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { Agent, request } from 'node:https'
+import { cpus } from 'node:os'
+import { join } from 'node:path'
+import { startControlPlane } from '../test/peers/control-plane.ts'
+import { makeTestCluster } from '../test/peers/cluster.ts'
+import { repoRoot } from '../test/peers/paths.ts'
+import { startBrokerProcess } from '../test/support/broker-process.ts'
+import { createPod, createServiceAccount, podToken } from '../test/support/pods.ts'
+import { StsThrottleShim } from '../test/support/sts-throttle-shim.ts'
+import { stsCallsPerSessionHour } from './compressed-clock.ts'
+import { ensureDebianTools } from './tools.ts'
+import { wrk } from './wrk.ts'
+
+const STORM_PODS = Number(process.env.BENCH_STORM_PODS ?? 2000)
+const WARM_SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return Math.round((Number(m?.[1] ?? 0) / 1024) * 10) / 10
+}
+
+async function inBatches<T, R>(
+  items: readonly T[],
+  size: number,
+  fn: (t: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = []
+  for (let i = 0; i < items.length; i += size)
+    out.push(...(await Promise.all(items.slice(i, i + size).map(fn))))
+  return out
+}
+
+/** GET credentials like a sidecar: retry a 503 after a second until served. */
+function fetchCreds(url: string, ca: Buffer, agent: Agent, token: string): Promise<string> {
+  const once = (): Promise<{ status: number; body: string }> =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        `${url}/v1/credentials`,
+        { ca, agent, headers: { authorization: `Bearer ${token}` } },
+        (res) => {
+          let body = ''
+          res.on('data', (d: Buffer) => (body += d.toString()))
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+        },
+      )
+      req.on('error', reject)
+      req.end()
+    })
+  const loop = async (): Promise<string> => {
+    for (let attempt = 0; attempt < 120; attempt++) {
+      const r = await once().catch(() => ({ status: 0, body: '' }))
+      if (r.status === 200) return (JSON.parse(r.body) as { AccessKeyId: string }).AccessKeyId
+      await new Promise((res) => setTimeout(res, 1000))
+    }
+    throw new Error('a pod was never served')
+  }
+  return loop()
+}
+
+async function main(): Promise<void> {
+  ensureDebianTools({ wrk: 'wrk' })
+  console.log('# starting the control plane')
+  const plane = await startControlPlane({ controllerManager: false })
+  const shim = await StsThrottleShim.start({ upstream: plane.stsEndpoint })
+  try {
+    const { cluster } = makeTestCluster(plane)
+    const broker = await startBrokerProcess(cluster, [
+      `--sts-endpoint=${shim.url}`,
+      '--sts-rate=200',
+      '--sts-burst=200',
+      '--log-level=warn',
+    ])
+    const pid = broker.child.pid!
+    const ca = readFileSync(broker.caFile)
+    try {
+      const ns = await cluster.freshNamespace('bench', {}, { 'iam-sidecar/permitted': '.*' })
+      await createServiceAccount(cluster, ns, 'app', { 'iam-sidecar/role': 'bench' })
+
+      console.log('# warm: one pod, c=32')
+      const warmPod = await createPod(cluster, { namespace: ns, name: 'warm' })
+      const warmToken = await podToken(cluster, warmPod)
+      await fetchCreds(broker.url, ca, new Agent(), warmToken)
+      const warm = wrk(`${broker.url}/v1/credentials`, {
+        connections: 32,
+        threads: 2,
+        seconds: WARM_SECONDS,
+        headers: { Authorization: `Bearer ${warmToken}` },
+      })
+      if (warm.non2xx + warm.errors > 0)
+        throw new Error(`warm run had ${warm.non2xx} non-2xx and ${warm.errors} socket errors`)
+
+      console.log(`# storm: creating ${STORM_PODS} pods and their pod-bound tokens`)
+      const names = Array.from({ length: STORM_PODS }, (_, i) => `storm-${i}`)
+      const pods = await inBatches(names, 25, (name) => createPod(cluster, { namespace: ns, name }))
+      const tokens = await inBatches(pods, 25, (pod) => podToken(cluster, pod))
+      shim.latencyMs = 50
+      const callsBefore = shim.assumeRoleRequests
+      let peak = rssMb(pid)
+      const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 100)
+      console.log(`# storm: ${STORM_PODS} pods ask at once (STS +50 ms)`)
+      const t0 = performance.now()
+      const agent = new Agent({ keepAlive: true, maxSockets: 512 })
+      const keys = await Promise.all(tokens.map((t) => fetchCreds(broker.url, ca, agent, t)))
+      const stormSeconds = (performance.now() - t0) / 1000
+      clearInterval(sampler)
+      agent.destroy()
+      const stormCalls = shim.assumeRoleRequests - callsBefore
+      const sessions = new Set(keys).size
+
+      console.log('# STS calls per session-hour on a compressed clock (50 pods, 6 hours)')
+      const sim = await stsCallsPerSessionHour({ pods: 50, hours: 6 })
+      const results = {
+        warm_rps_c32: Math.round(warm.rps),
+        warm_p99_ms_c32: warm.p99Ms,
+        storm_pods: STORM_PODS,
+        storm_seconds: Math.round(stormSeconds * 100) / 100,
+        storm_sts_calls: stormCalls,
+        storm_sessions: sessions,
+        storm_peak_rss_mb: peak,
+        sts_calls_per_session_hour: Math.round(sim.perSessionHour * 1000) / 1000,
+        node_version: process.version,
+        machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) / 1048576)} GiB`,
+      }
+      if (stormCalls !== sessions)
+        console.warn(`# WARNING: ${stormCalls} STS calls for ${sessions} sessions`)
+      const out = join(repoRoot, 'bench', 'results', 'broker.json')
+      mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true })
+      writeFileSync(out, JSON.stringify(results, null, 2) + '\n')
+      console.log(JSON.stringify(results, null, 2))
+    } finally {
+      await broker.stop()
+    }
+  } finally {
+    await shim.close()
+    await plane.stop()
+  }
+}
+
+await main()
