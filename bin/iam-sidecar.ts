@@ -14,6 +14,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Main> }> =
     summary: "the broker: pod-bound token in, the pod's role session out",
     load: async () => (await import('../broker/main.ts')).main,
   },
+  injector: {
+    summary: 'the admission webhook that adds the sidecar to annotated pods',
+    load: async () => (await import('../injector/main.ts')).main,
+  },
   demo: {
     summary: 'local end-to-end demo (placeholder until the demo issue lands)',
     load: async () => demoPlaceholder,

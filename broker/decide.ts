@@ -2,10 +2,10 @@
 // ServiceAccount, and the broker's configuration → the AssumeRole call to make, or a denial that
 // says what to do. No I/O here; broker/credentials-handler.ts does the fetching.
 import type { V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-node'
-import { EXTERNAL_ID, INJECTED_LABEL, LEGACY_ROLE, ROLE } from '../lib/annotations.ts'
+import { EXTERNAL_ID, INJECTED_LABEL, ROLE } from '../lib/annotations.ts'
 import { forbidden, unauthorized, type HttpError } from '../lib/errors.ts'
-import { quote, resolveRole, type RoleArn } from '../lib/role.ts'
-import { checkPolicy, type DefaultPolicy } from './policy.ts'
+import { quote, resolveRole, roleAnnotation, type RoleArn } from '../lib/role.ts'
+import { checkPolicy, type DefaultPolicy } from '../lib/policy.ts'
 import { sessionName, sourceIdentity } from './session-name.ts'
 import type { AssumeRoleInput, SessionTag } from './sts.ts'
 import type { ReviewedPod } from './token-review.ts'
@@ -40,20 +40,6 @@ export type Decision =
 const EXTERNAL_ID_RE = /^[\w+=,.@:/-]{2,1224}$/
 
 const deny = (error: HttpError): Decision => ({ ok: false, error })
-
-/** Which annotation names the role: pod, then ServiceAccount, then kube2iam/kiam's pod annotation. */
-export function roleAnnotation(
-  pod: V1Pod,
-  sa: V1ServiceAccount | undefined,
-): { value: string; source: string } | undefined {
-  const podAnn = pod.metadata?.annotations ?? {}
-  const saAnn = sa?.metadata?.annotations ?? {}
-  if (podAnn[ROLE]) return { value: podAnn[ROLE], source: `pod annotation ${ROLE}` }
-  if (saAnn[ROLE]) return { value: saAnn[ROLE], source: `ServiceAccount annotation ${ROLE}` }
-  if (podAnn[LEGACY_ROLE])
-    return { value: podAnn[LEGACY_ROLE], source: `pod annotation ${LEGACY_ROLE}` }
-  return undefined
-}
 
 export function decide(input: DecideInput, cfg: DecideConfig): Decision {
   const refused = checkPod(input, cfg)

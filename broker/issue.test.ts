@@ -10,7 +10,7 @@ import { FakeEvents } from './events.ts'
 import { FakeAssumer, fakeSession } from './fake-assumer.ts'
 import { FakeTokenReviewer } from './fake-token-reviewer.ts'
 import { issueCredentials, type IssueDeps } from './issue.ts'
-import type { ObjectLookup } from './objects.ts'
+import type { ObjectLookup } from '../lib/kube-objects.ts'
 import { SessionCache } from './session-cache.ts'
 import { StsError } from './sts.ts'
 

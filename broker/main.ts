@@ -1,7 +1,7 @@
 // `iam-sidecar broker`: wiring only. Everything the broker talks to is built here and injected.
-import { createServer, type Server } from 'node:https'
+import { createServer } from 'node:https'
+import { closeServer, listen } from '../lib/servers.ts'
 import { hostname } from 'node:os'
-import type { Server as HttpServer } from 'node:http'
 import { getRequestListener } from '@hono/node-server'
 import { KubeConfig } from '@kubernetes/client-node'
 import type { AwsAssumerOptions } from './aws-assumer.ts'
@@ -16,8 +16,9 @@ import type { DecideConfig } from './decide.ts'
 import { KubeEventSink, RateLimitedEvents } from './events.ts'
 import { issueCredentials } from './issue.ts'
 import { KubeTokenReviewer } from './kube-token-reviewer.ts'
-import { BrokerMetrics, serveMetrics } from './metrics.ts'
-import { InformerLookup } from './objects.ts'
+import { BrokerMetrics } from './metrics.ts'
+import { serveMetrics } from '../lib/metrics-server.ts'
+import { InformerLookup } from '../lib/kube-objects.ts'
 import { SessionCache } from './session-cache.ts'
 import type { Assumer } from './sts.ts'
 import { limitedAssume } from './assume.ts'
@@ -51,6 +52,7 @@ export async function startBroker(
   })
   const base = new BaseRoleArn(cfg.baseRoleArn, assumer, log)
   const objects = new InformerLookup(kc, {
+    pods: true,
     nodeName: cfg.mode === 'node' ? cfg.nodeName : undefined,
     log,
   })
@@ -187,20 +189,6 @@ class BaseRoleArn {
   stop(): void {
     clearTimeout(this.#timer)
   }
-}
-
-function listen(server: Server | HttpServer, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => resolve())
-  })
-}
-
-function closeServer(server: Server | HttpServer): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve())
-    server.closeAllConnections()
-  })
 }
 
 export async function main(argv: readonly string[]): Promise<void> {

@@ -1,5 +1,4 @@
 // Prometheus metrics of the broker, served on their own port (never on the credentials port).
-import { createServer, type Server } from 'node:http'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 export type RequestOutcome = 'ok' | 'unauthenticated' | 'denied' | 'unavailable' | 'error'
@@ -61,23 +60,4 @@ export class BrokerMetrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'iam_sidecar_broker_' })
   }
-}
-
-export function serveMetrics(registry: Registry, port: number, host: string): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.method !== 'GET' || req.url !== '/metrics') {
-      res
-        .writeHead(404, { 'content-type': 'application/json' })
-        .end('{"code":"NotFound","message":"metrics are at /metrics"}')
-      return
-    }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      () => res.writeHead(500).end(),
-    )
-  })
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => resolve(server))
-  })
 }

@@ -1,5 +1,7 @@
 // Role annotations → a full IAM role ARN. Shared by the injector (which validates at admission)
 // and the broker (which decides at every credential request).
+import type { V1Pod, V1ServiceAccount } from '@kubernetes/client-node'
+import { LEGACY_ROLE, ROLE } from './annotations.ts'
 
 /** A full IAM role ARN: partition, 12-digit account, optional path, name of [\w+=,.@-]{1,64}. */
 const ROLE_ARN =
@@ -59,4 +61,18 @@ export function resolveRole(value: string, baseRoleArn: string | undefined): Rol
 export function quote(text: string, max = 120): string {
   const cut = text.length > max ? `${text.slice(0, max)}…` : text
   return JSON.stringify(cut)
+}
+
+/** Which annotation names the role: pod, then ServiceAccount, then kube2iam/kiam's pod annotation. */
+export function roleAnnotation(
+  pod: V1Pod,
+  sa: V1ServiceAccount | undefined,
+): { value: string; source: string } | undefined {
+  const podAnn = pod.metadata?.annotations ?? {}
+  const saAnn = sa?.metadata?.annotations ?? {}
+  if (podAnn[ROLE]) return { value: podAnn[ROLE], source: `pod annotation ${ROLE}` }
+  if (saAnn[ROLE]) return { value: saAnn[ROLE], source: `ServiceAccount annotation ${ROLE}` }
+  if (podAnn[LEGACY_ROLE])
+    return { value: podAnn[LEGACY_ROLE], source: `pod annotation ${LEGACY_ROLE}` }
+  return undefined
 }

@@ -13,3 +13,24 @@ export const SIDECAR_NODE_FLAGS: readonly string[] = [
   '--max-semi-space-size=1',
   '--max-old-space-size=64',
 ]
+
+/** Names and paths of what the injector adds to a pod; the sidecar's flags are set to match. */
+export const POD_LAYOUT = Object.freeze({
+  containerName: 'iam-sidecar',
+  port: 9911,
+  healthPort: 9912,
+  secretVolume: 'iam-sidecar-secret',
+  secretDir: '/var/run/iam-sidecar/secret',
+  secretFile: '/var/run/iam-sidecar/secret/token',
+  tokenVolume: 'iam-sidecar-token',
+  tokenDir: '/var/run/secrets/iam-sidecar/serviceaccount',
+  tokenFile: '/var/run/secrets/iam-sidecar/serviceaccount/token',
+  brokerCaVolume: 'iam-sidecar-broker-ca',
+  brokerCaDir: '/var/run/iam-sidecar/broker-ca',
+  brokerCaFile: '/var/run/iam-sidecar/broker-ca/ca.crt',
+})
+
+/** The env vars every AWS SDK reads (never the RELATIVE_URI: botocore would prefer it). */
+export const FULL_URI_ENV = 'AWS_CONTAINER_CREDENTIALS_FULL_URI'
+export const TOKEN_FILE_ENV = 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE'
+export const CREDENTIALS_URL = `http://127.0.0.1:${POD_LAYOUT.port}/v1/credentials`

@@ -56,12 +56,7 @@ export function createSidecarApp(o: SidecarAppOptions): Hono {
     throw unavailable(snap.code, snap.message)
   })
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }))
-  app.get('/readyz', (c) =>
-    o.cache.ready
-      ? c.json({ status: 'ready' })
-      : c.json({ code: 'CredentialsNotReady', message: 'no credentials obtained yet' }, 503),
-  )
+  addHealthRoutes(app, o.cache)
 
   for (const path of [CREDENTIALS_PATH, '/healthz', '/readyz']) {
     app.all(path, (c) => {
@@ -90,6 +85,29 @@ export function createSidecarApp(o: SidecarAppOptions): Hono {
     ),
   )
   app.onError((err, c) => respond(c, err))
+  return app
+}
+
+function addHealthRoutes(app: Hono, cache: CredentialCache): void {
+  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.get('/readyz', (c) =>
+    cache.ready
+      ? c.json({ status: 'ready' })
+      : c.json({ code: 'CredentialsNotReady', message: 'no credentials obtained yet' }, 503),
+  )
+}
+
+/**
+ * Health routes only, for the kubelet's probes. The kubelet probes the pod IP from the node, and
+ * the credentials port is bound to 127.0.0.1, so probes get a listener of their own that serves
+ * nothing but /healthz and /readyz (no credentials, no secret).
+ */
+export function createHealthApp(cache: CredentialCache): Hono {
+  const app = new Hono({ strict: true })
+  addHealthRoutes(app, cache)
+  app.notFound((c) =>
+    c.json({ code: 'NotFound', message: 'only /healthz and /readyz are served here' }, 404),
+  )
   return app
 }
 

@@ -82,6 +82,15 @@ export const SIDECAR_FLAGS = {
     description:
       'While no credentials exist yet, how long a request may wait for an in-flight fetch before 503 (under the JS SDK 1 s timeout).',
   }),
+  healthPort: intFlag({
+    name: 'health-port',
+    env: 'IAM_SIDECAR_HEALTH_PORT',
+    default: '0',
+    min: 0,
+    max: 65535,
+    description:
+      'Port of a probe-only listener on all addresses (/healthz, /readyz; no credentials) for the kubelet, which cannot reach 127.0.0.1 in the pod. 0: none.',
+  }),
   logLevel: enumFlag({
     name: 'log-level',
     env: 'IAM_SIDECAR_LOG_LEVEL',

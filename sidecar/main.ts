@@ -7,7 +7,7 @@ import { BrokerClient } from './broker-client.ts'
 import { loadSidecarConfig } from './config.ts'
 import { CredentialCache } from './credential-cache.ts'
 import { generateSecret, secretMatcher, writeSecret } from './secret.ts'
-import { createSidecarApp } from './app.ts'
+import { createHealthApp, createSidecarApp } from './app.ts'
 import { listen } from './server.ts'
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -38,6 +38,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     log,
   })
   const server = await listen(app, cfg.port, cfg.bindAddress)
+  const health =
+    cfg.healthPort > 0 ? await listen(createHealthApp(cache), cfg.healthPort, '0.0.0.0') : undefined
   log.info('listening', {
     url: `http://${cfg.bindAddress}:${cfg.port}/v1/credentials`,
     secretFile,
@@ -47,8 +49,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   const shutdown = (signal: string): void => {
     log.info('shutting down', { signal })
     cache.stop()
-    server.close()
-    server.closeIdleConnections()
+    for (const s of [server, health]) {
+      s?.close()
+      s?.closeIdleConnections()
+    }
   }
   process.once('SIGTERM', () => shutdown('SIGTERM'))
   process.once('SIGINT', () => shutdown('SIGINT'))

@@ -3,8 +3,8 @@
 // engine (no backtracking) and matched anchored against the full ARN. Compiled patterns are
 // memoised by their text.
 import { LRUCache } from 'lru-cache'
-import { LEGACY_PERMITTED, PERMITTED } from '../lib/annotations.ts'
-import { compileAnchored, type LinearRegex } from '../lib/linear-regex.ts'
+import { LEGACY_PERMITTED, PERMITTED } from './annotations.ts'
+import { compileAnchored, type LinearRegex } from './linear-regex.ts'
 
 export type DefaultPolicy = 'deny' | 'allow'
 

@@ -12,8 +12,8 @@ import {
   type V1Pod,
   type V1ServiceAccount,
 } from '@kubernetes/client-node'
-import { unavailable } from '../lib/errors.ts'
-import type { Logger } from '../lib/log.ts'
+import { unavailable } from './errors.ts'
+import type { Logger } from './log.ts'
 
 export interface ObjectLookup {
   pod(namespace: string, name: string, uid: string): Promise<V1Pod | undefined>
@@ -26,27 +26,33 @@ const RESTART_MS = 2_000
 /** Informer-backed lookup; `start()` resolves once the first lists are loaded. */
 export class InformerLookup implements ObjectLookup {
   readonly #api: CoreV1Api
-  readonly #pods: ListWatch<V1Pod>
+  readonly #pods: ListWatch<V1Pod> | undefined
   readonly #namespaces: ListWatch<V1Namespace>
   readonly #sas: ListWatch<V1ServiceAccount>
   readonly #log: Logger
   #synced = false
 
-  constructor(kc: KubeConfig, o: { nodeName?: string | undefined; log: Logger }) {
+  /**
+   * `pods: false` (the injector) watches only namespaces and ServiceAccounts: the pod under
+   * admission arrives in the request. `nodeName` (broker node mode) watches that node's pods only.
+   */
+  constructor(kc: KubeConfig, o: { pods: boolean; nodeName?: string | undefined; log: Logger }) {
     const api = kc.makeApiClient(CoreV1Api)
     this.#api = api
     this.#log = o.log
     // In node mode only this node's pods are watched: less memory, and nothing to leak.
     const fieldSelector = o.nodeName ? `spec.nodeName=${o.nodeName}` : undefined
     const watch = new Watch(kc)
-    this.#pods = new ListWatch(
-      '/api/v1/pods',
-      watch,
-      () => api.listPodForAllNamespaces({ fieldSelector }),
-      false,
-      undefined,
-      fieldSelector,
-    )
+    this.#pods = !o.pods
+      ? undefined
+      : new ListWatch(
+          '/api/v1/pods',
+          watch,
+          () => api.listPodForAllNamespaces({ fieldSelector }),
+          false,
+          undefined,
+          fieldSelector,
+        )
     this.#namespaces = new ListWatch('/api/v1/namespaces', watch, () => api.listNamespace(), false)
     this.#sas = new ListWatch(
       '/api/v1/serviceaccounts',
@@ -61,22 +67,22 @@ export class InformerLookup implements ObjectLookup {
   }
 
   async start(): Promise<void> {
-    const all = [
-      ['pods', this.#pods],
-      ['namespaces', this.#namespaces],
-      ['serviceaccounts', this.#sas],
-    ] as const
-    for (const [name, inf] of all) keepRunning(name, inf as Informer<KubernetesObject>, this.#log)
+    const all: [string, Informer<KubernetesObject>][] = [
+      ['namespaces', this.#namespaces as Informer<KubernetesObject>],
+      ['serviceaccounts', this.#sas as Informer<KubernetesObject>],
+    ]
+    if (this.#pods) all.push(['pods', this.#pods as Informer<KubernetesObject>])
+    for (const [name, inf] of all) keepRunning(name, inf, this.#log)
     await Promise.all(all.map(([, inf]) => inf.start()))
     this.#synced = true
   }
 
   async stop(): Promise<void> {
-    await Promise.allSettled([this.#pods.stop(), this.#namespaces.stop(), this.#sas.stop()])
+    await Promise.allSettled([this.#pods?.stop(), this.#namespaces.stop(), this.#sas.stop()])
   }
 
   async pod(namespace: string, name: string, uid: string): Promise<V1Pod | undefined> {
-    const cached = this.#pods.get(name, namespace)
+    const cached = this.#pods?.get(name, namespace)
     // A pod the informer has not seen yet, or an older pod of the same name: ask the API server.
     if (cached?.metadata?.uid === uid) return cached
     return this.#get(

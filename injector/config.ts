@@ -1,0 +1,216 @@
+// The injector's configuration: parsed once from flags (and IAM_SIDECAR_INJECTOR_* variables),
+// frozen, passed down. The only injector file that reads the environment.
+import { DEFAULT_TOKEN_AUDIENCE } from '../lib/broker-wire.ts'
+import {
+  ConfigError,
+  boolFlag,
+  durationFlag,
+  enumFlag,
+  intFlag,
+  parseFlags,
+  stringFlag,
+  urlFlag,
+  type FlagValues,
+} from '../lib/flags.ts'
+import { LOG_LEVELS } from '../lib/log.ts'
+import { isBaseRoleArn } from '../lib/role.ts'
+
+const E = 'IAM_SIDECAR_INJECTOR_'
+const QUANTITY = /^\d+(\.\d+)?(m|Ki|Mi|Gi|k|M|G)?$/
+
+export const INJECTOR_FLAGS = {
+  port: intFlag({
+    name: 'port',
+    env: `${E}PORT`,
+    default: '8443',
+    min: 0,
+    max: 65535,
+    description: 'HTTPS port of the webhook (0: any free port).',
+  }),
+  bindAddress: stringFlag({
+    name: 'bind-address',
+    env: `${E}BIND_ADDRESS`,
+    default: '0.0.0.0',
+    description: 'Listen address of the webhook.',
+  }),
+  tlsCertFile: stringFlag({
+    name: 'tls-cert-file',
+    env: `${E}TLS_CERT_FILE`,
+    optional: true,
+    description:
+      'Serving certificate (PEM), reloaded when it changes. Not needed with --tls-self-bootstrap.',
+  }),
+  tlsKeyFile: stringFlag({
+    name: 'tls-key-file',
+    env: `${E}TLS_KEY_FILE`,
+    optional: true,
+    description: 'Serving key (PEM), reloaded when it changes.',
+  }),
+  tlsSelfBootstrap: boolFlag({
+    name: 'tls-self-bootstrap',
+    env: `${E}TLS_SELF_BOOTSTRAP`,
+    default: 'false',
+    description:
+      'Make a CA and a serving certificate at start and write the CA into the caBundle of --webhook-config-name (no cert-manager needed).',
+  }),
+  webhookConfigName: stringFlag({
+    name: 'webhook-config-name',
+    env: `${E}WEBHOOK_CONFIG_NAME`,
+    default: 'iam-sidecar',
+    description: 'The MutatingWebhookConfiguration whose caBundle --tls-self-bootstrap patches.',
+  }),
+  serviceName: stringFlag({
+    name: 'service-name',
+    env: `${E}SERVICE_NAME`,
+    default: 'iam-sidecar-injector',
+    description: 'Service in front of the webhook (DNS names of the self-made certificate).',
+  }),
+  serviceNamespace: stringFlag({
+    name: 'service-namespace',
+    env: `${E}SERVICE_NAMESPACE`,
+    default: 'iam-sidecar',
+    description: 'Namespace of that Service.',
+  }),
+  metricsPort: intFlag({
+    name: 'metrics-port',
+    env: `${E}METRICS_PORT`,
+    default: '9091',
+    min: 0,
+    max: 65535,
+    description: 'Port of /metrics (Prometheus).',
+  }),
+  metricsBindAddress: stringFlag({
+    name: 'metrics-bind-address',
+    env: `${E}METRICS_BIND_ADDRESS`,
+    default: '0.0.0.0',
+    description: 'Listen address of /metrics.',
+  }),
+  kubeconfig: stringFlag({
+    name: 'kubeconfig',
+    env: `${E}KUBECONFIG`,
+    optional: true,
+    description: 'Kubeconfig file; default: in-cluster ServiceAccount.',
+  }),
+  sidecarImage: stringFlag({
+    name: 'sidecar-image',
+    env: `${E}SIDECAR_IMAGE`,
+    default: 'iam-sidecar:0.1.0',
+    pattern: /^[\w./:@-]{1,512}$/,
+    description: 'Image of the injected sidecar (the project image; it starts the sidecar bundle).',
+  }),
+  imagePullPolicy: enumFlag({
+    name: 'image-pull-policy',
+    env: `${E}IMAGE_PULL_POLICY`,
+    default: 'IfNotPresent',
+    values: ['Always', 'IfNotPresent', 'Never'] as const,
+    description: 'imagePullPolicy of the sidecar.',
+  }),
+  brokerUrl: urlFlag({
+    name: 'broker-url',
+    env: `${E}BROKER_URL`,
+    default: 'https://iam-sidecar-broker.iam-sidecar.svc:8443',
+    protocols: ['https:'],
+    description: 'Broker URL the sidecars use.',
+  }),
+  brokerCaConfigMap: stringFlag({
+    name: 'broker-ca-configmap',
+    env: `${E}BROKER_CA_CONFIGMAP`,
+    default: 'iam-sidecar-broker-ca',
+    description:
+      'ConfigMap (key ca.crt) with the broker CA, mounted into each sidecar; it must exist in every injected namespace (the chart distributes it).',
+  }),
+  tokenAudience: stringFlag({
+    name: 'token-audience',
+    env: `${E}TOKEN_AUDIENCE`,
+    default: DEFAULT_TOKEN_AUDIENCE,
+    pattern: /^[\x21-\x7e]{1,256}$/,
+    description: "Audience of the projected token; must match the broker's.",
+  }),
+  tokenExpiration: durationFlag({
+    name: 'token-expiration',
+    env: `${E}TOKEN_EXPIRATION`,
+    default: '1h',
+    minMs: 600_000,
+    maxMs: 48 * 3_600_000,
+    description:
+      'expirationSeconds of the projected token (at least 10m; the kubelet rotates it at 80%).',
+  }),
+  nativeSidecars: boolFlag({
+    name: 'native-sidecars',
+    env: `${E}NATIVE_SIDECARS`,
+    default: 'true',
+    description:
+      'Inject the sidecar as the first init container with restartPolicy Always (Kubernetes ≥ 1.29). false: a regular container, and init containers get no credentials.',
+  }),
+  cpuRequest: stringFlag({
+    name: 'sidecar-cpu-request',
+    env: `${E}SIDECAR_CPU_REQUEST`,
+    default: '10m',
+    pattern: QUANTITY,
+    description: 'CPU request of the sidecar.',
+  }),
+  memoryRequest: stringFlag({
+    name: 'sidecar-memory-request',
+    env: `${E}SIDECAR_MEMORY_REQUEST`,
+    default: '64Mi',
+    pattern: QUANTITY,
+    description: 'Memory request of the sidecar.',
+  }),
+  memoryLimit: stringFlag({
+    name: 'sidecar-memory-limit',
+    env: `${E}SIDECAR_MEMORY_LIMIT`,
+    default: '128Mi',
+    pattern: QUANTITY,
+    description: 'Memory limit of the sidecar.',
+  }),
+  cpuLimit: stringFlag({
+    name: 'sidecar-cpu-limit',
+    env: `${E}SIDECAR_CPU_LIMIT`,
+    optional: true,
+    pattern: QUANTITY,
+    description:
+      'CPU limit of the sidecar (default: none, to avoid throttling a latency-sensitive endpoint).',
+  }),
+  defaultPolicy: enumFlag({
+    name: 'default-policy',
+    env: `${E}DEFAULT_POLICY`,
+    default: 'deny',
+    values: ['deny', 'allow'] as const,
+    description:
+      "As the broker's: what a namespace without iam-sidecar/permitted allows. Keep the two equal.",
+  }),
+  baseRoleArn: stringFlag({
+    name: 'base-role-arn',
+    env: `${E}BASE_ROLE_ARN`,
+    optional: true,
+    description:
+      "As the broker's; lets admission check short role names against the namespace policy.",
+  }),
+  logLevel: enumFlag({
+    name: 'log-level',
+    env: `${E}LOG_LEVEL`,
+    default: 'info',
+    values: LOG_LEVELS,
+    description: 'Minimum level of the JSON log lines.',
+  }),
+} as const
+
+export type InjectorConfig = FlagValues<typeof INJECTOR_FLAGS>
+
+export function loadInjectorConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): InjectorConfig {
+  const cfg = parseFlags(INJECTOR_FLAGS, argv, env)
+  if (!cfg.tlsSelfBootstrap && (!cfg.tlsCertFile || !cfg.tlsKeyFile)) {
+    throw new ConfigError(
+      '--tls-cert-file and --tls-key-file are required unless --tls-self-bootstrap is set',
+    )
+  }
+  if (cfg.baseRoleArn !== undefined && !isBaseRoleArn(cfg.baseRoleArn)) {
+    throw new ConfigError(
+      `--base-role-arn: must look like arn:aws:iam::123456789012:role/ (got ${JSON.stringify(cfg.baseRoleArn)})`,
+    )
+  }
+  return cfg
+}

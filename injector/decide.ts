@@ -1,0 +1,175 @@
+// Admission, as a pure function: the pod being created, its namespace and ServiceAccount, and the
+// configuration → skip (with the reason), deny (with what to do), or a plan to inject (with
+// warnings). No I/O; patch.ts turns a plan into JSON Patch operations.
+import type { V1Container, V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-node'
+import { INJECT, INJECTED_LABEL, ROLE, SKIP_CONTAINERS } from '../lib/annotations.ts'
+import { checkPolicy, type DefaultPolicy } from '../lib/policy.ts'
+import { quote, resolveRole, roleAnnotation } from '../lib/role.ts'
+import { POD_LAYOUT } from '../lib/sidecar-runtime.ts'
+import type { SidecarSpec } from './sidecar-spec.ts'
+
+export interface DecideConfig {
+  readonly spec: SidecarSpec
+  readonly defaultPolicy: DefaultPolicy
+  readonly baseRoleArn: string | undefined
+}
+
+export interface Plan {
+  readonly spec: SidecarSpec
+  /** Role ARN as the broker will use it (or the short name, when no base ARN is configured). */
+  readonly role: string
+  readonly roleSource: string
+  /** Names of the app containers and init containers that get the env vars and the mount. */
+  readonly containers: readonly string[]
+  readonly initContainers: readonly string[]
+}
+
+export type Decision =
+  | { readonly kind: 'skip'; readonly reason: string }
+  | { readonly kind: 'deny'; readonly message: string }
+  | { readonly kind: 'inject'; readonly plan: Plan; readonly warnings: readonly string[] }
+
+/** Env vars that come before the container provider in some SDK's chain, or replace it. */
+const SHADOWING_ENV = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_PROFILE',
+  'AWS_ROLE_ARN',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
+]
+
+export function decide(
+  pod: V1Pod,
+  namespace: V1Namespace | undefined,
+  sa: V1ServiceAccount | undefined,
+  cfg: DecideConfig,
+): Decision {
+  const skip = skipReason(pod)
+  if (skip) return { kind: 'skip', reason: skip }
+  const refusal = checkPodShape(pod)
+  if (refusal) return { kind: 'deny', message: refusal }
+  const role = roleAnnotation(pod, sa)
+  if (!role) {
+    const saName = sa?.metadata?.name ?? pod.spec?.serviceAccountName ?? 'default'
+    return {
+      kind: 'deny',
+      message: `${INJECT} is set but no role is named: set the ${ROLE} annotation on the pod or on its ServiceAccount ${saName}`,
+    }
+  }
+  const checked = checkRole(role, namespace, cfg)
+  if (checked.deny) return { kind: 'deny', message: checked.deny }
+  const { containers, initContainers, warnings } = targets(pod, cfg)
+  return {
+    kind: 'inject',
+    plan: {
+      spec: cfg.spec,
+      role: checked.role,
+      roleSource: role.source,
+      containers,
+      initContainers,
+    },
+    warnings: [...checked.warnings, ...warnings],
+  }
+}
+
+/** Why a pod is left alone: not asking, or already done (a second pass changes nothing). */
+function skipReason(pod: V1Pod): string | undefined {
+  const inject = pod.metadata?.annotations?.[INJECT]
+  if (inject === undefined) return `no ${INJECT} annotation`
+  if (inject !== 'true') return `${INJECT} is ${quote(inject)}, not "true"`
+  if (pod.metadata?.labels?.[INJECTED_LABEL] === 'true' || hasSidecar(pod))
+    return 'already injected'
+  return undefined
+}
+
+/** Which containers get the env vars, and warnings about the pod's own AWS settings. */
+function targets(
+  pod: V1Pod,
+  cfg: DecideConfig,
+): { containers: string[]; initContainers: string[]; warnings: string[] } {
+  const skip = skipList(pod.metadata?.annotations?.[SKIP_CONTAINERS])
+  const names = (list: V1Container[] | undefined): string[] =>
+    (list ?? []).map((c) => c.name).filter((n) => !skip.has(n))
+  const containers = names(pod.spec?.containers)
+  // Without native sidecars, init containers run before the sidecar exists: they get nothing.
+  const initContainers = cfg.spec.native ? names(pod.spec?.initContainers) : []
+  const warnings = shadowWarnings(pod, new Set([...containers, ...initContainers]))
+  const unknown = [...skip].filter((n) => !allContainers(pod).some((c) => c.name === n))
+  if (unknown.length > 0) {
+    warnings.push(
+      `${SKIP_CONTAINERS} names ${unknown.map((n) => quote(n, 63)).join(', ')}, which the pod does not have`,
+    )
+  }
+  return { containers, initContainers, warnings }
+}
+
+function allContainers(pod: V1Pod): V1Container[] {
+  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]
+}
+
+function hasSidecar(pod: V1Pod): boolean {
+  return allContainers(pod).some((c) => c.name === POD_LAYOUT.containerName)
+}
+
+/** Pod settings that would break the promise: say why and what to do. */
+function checkPodShape(pod: V1Pod): string | undefined {
+  if (pod.spec?.hostNetwork) {
+    return "hostNetwork: true is not supported: 127.0.0.1 would be the node's loopback, shared with every host-network pod on the node; run the pod without hostNetwork, or remove the iam-sidecar/inject annotation"
+  }
+  if (pod.spec?.shareProcessNamespace) {
+    return "shareProcessNamespace: true is not supported: other containers could read the sidecar's ServiceAccount token through /proc; turn it off, or remove the iam-sidecar/inject annotation"
+  }
+  return undefined
+}
+
+function checkRole(
+  role: { value: string; source: string },
+  namespace: V1Namespace | undefined,
+  cfg: DecideConfig,
+): { role: string; deny?: string; warnings: string[] } {
+  const short = !role.value.trim().startsWith('arn:')
+  if (short && cfg.baseRoleArn === undefined) {
+    const r = resolveRole(role.value, 'arn:aws:iam::000000000000:role/')
+    if (!r.ok) return { role: role.value, deny: `${role.source}: ${r.reason}`, warnings: [] }
+    return {
+      role: role.value,
+      warnings: [
+        `role ${quote(role.value)} is a short name and the injector has no --base-role-arn: the namespace policy is checked by the broker when the pod asks for credentials`,
+      ],
+    }
+  }
+  const r = resolveRole(role.value, cfg.baseRoleArn)
+  if (!r.ok) return { role: role.value, deny: `${role.source}: ${r.reason}`, warnings: [] }
+  const ns = namespace?.metadata?.name ?? '?'
+  const verdict = checkPolicy(ns, namespace?.metadata?.annotations, r.role.arn, cfg.defaultPolicy)
+  if (!verdict.permitted) return { role: r.role.arn, deny: verdict.reason, warnings: [] }
+  return { role: r.role.arn, warnings: [] }
+}
+
+function skipList(value: string | undefined): Set<string> {
+  return new Set(
+    (value ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
+}
+
+function shadowWarnings(pod: V1Pod, injected: Set<string>): string[] {
+  const out: string[] = []
+  for (const c of allContainers(pod)) {
+    if (!injected.has(c.name)) continue
+    const set = (c.env ?? []).map((e) => e.name).filter((n) => SHADOWING_ENV.includes(n))
+    if (set.length > 0) {
+      out.push(
+        `container ${c.name} sets ${set.join(', ')}, which would shadow or replace the iam-sidecar credentials in the AWS SDK chain; remove ${set.length > 1 ? 'them' : 'it'}`,
+      )
+    }
+  }
+  return out
+}
