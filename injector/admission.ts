@@ -88,9 +88,7 @@ export async function review(r: ReviewRequest, deps: Deps): Promise<Result> {
   }
   const { pod, ns } = target
   if (pod.metadata?.annotations?.[INJECT] === undefined) return allow('skip')
-  const log = deps.log.child({
-    pod: `${ns}/${pod.metadata?.name ?? pod.metadata?.generateName ?? '?'}`,
-  })
+  const log = deps.log.child({ pod: podName(ns, pod) })
   try {
     return answer(r.uid, pod, await decideFor(pod, ns, deps), log)
   } catch (err) {
