@@ -51,7 +51,7 @@ export function decide(
 ): Decision {
   const skip = skipReason(pod)
   if (skip) return { kind: 'skip', reason: skip }
-  const refusal = checkPodShape(pod)
+  const refusal = checkPodShape(pod, cfg.spec)
   if (refusal) return { kind: 'deny', message: refusal }
   const role = roleAnnotation(pod, sa)
   if (!role) {
@@ -117,12 +117,26 @@ function hasSidecar(pod: V1Pod): boolean {
 }
 
 /** Pod settings that would break the promise: say why and what to do. */
-function checkPodShape(pod: V1Pod): string | undefined {
+function checkPodShape(pod: V1Pod, spec: SidecarSpec): string | undefined {
   if (pod.spec?.hostNetwork) {
     return "hostNetwork: true is not supported: 127.0.0.1 would be the node's loopback, shared with every host-network pod on the node; run the pod without hostNetwork, or remove the iam-sidecar/inject annotation"
   }
   if (pod.spec?.shareProcessNamespace) {
     return "shareProcessNamespace: true is not supported: other containers could read the sidecar's ServiceAccount token through /proc; turn it off, or remove the iam-sidecar/inject annotation"
+  }
+  return reservedNames(pod, spec)
+}
+
+/** Our volume names and mount paths must be ours: a pod's own volume there would be used instead. */
+function reservedNames(pod: V1Pod, spec: SidecarSpec): string | undefined {
+  const names = new Set(spec.volumes.map((v) => v.name))
+  const clash = (pod.spec?.volumes ?? []).find((v) => names.has(v.name))
+  if (clash) return `volume name ${clash.name} is reserved for iam-sidecar; rename the pod's volume`
+  const paths = new Set((spec.container.volumeMounts ?? []).map((m) => m.mountPath))
+  for (const c of allContainers(pod)) {
+    const m = (c.volumeMounts ?? []).find((vm) => paths.has(vm.mountPath))
+    if (m)
+      return `container ${c.name} mounts ${m.name} at ${m.mountPath}, which is reserved for iam-sidecar; mount it elsewhere`
   }
   return undefined
 }
@@ -132,19 +146,11 @@ function checkRole(
   namespace: V1Namespace | undefined,
   cfg: DecideConfig,
 ): { role: string; deny?: string; warnings: string[] } {
-  const short = !role.value.trim().startsWith('arn:')
-  if (short && cfg.baseRoleArn === undefined) {
-    const r = resolveRole(role.value, 'arn:aws:iam::000000000000:role/')
-    if (!r.ok) return { role: role.value, deny: `${role.source}: ${r.reason}`, warnings: [] }
-    return {
-      role: role.value,
-      warnings: [
-        `role ${quote(role.value)} is a short name and the injector has no --base-role-arn: the namespace policy is checked by the broker when the pod asks for credentials`,
-      ],
-    }
-  }
-  const r = resolveRole(role.value, cfg.baseRoleArn)
-  if (!r.ok) return { role: role.value, deny: `${role.source}: ${r.reason}`, warnings: [] }
+  const value = role.value.trim()
+  if (!value.startsWith('arn:') && cfg.baseRoleArn === undefined)
+    return checkShortName(value, role.source, namespace, cfg)
+  const r = resolveRole(value, cfg.baseRoleArn)
+  if (!r.ok) return { role: value, deny: `${role.source}: ${r.reason}`, warnings: [] }
   const ns = namespace?.metadata?.name ?? '?'
   const verdict = checkPolicy(ns, namespace?.metadata?.annotations, r.role.arn, cfg.defaultPolicy)
   if (!verdict.permitted) return { role: r.role.arn, deny: verdict.reason, warnings: [] }
@@ -172,4 +178,30 @@ function shadowWarnings(pod: V1Pod, injected: Set<string>): string[] {
     }
   }
   return out
+}
+
+/** A short role name with no base ARN configured: the broker expands it; check what we can. */
+function checkShortName(
+  value: string,
+  source: string,
+  namespace: V1Namespace | undefined,
+  cfg: DecideConfig,
+): { role: string; deny?: string; warnings: string[] } {
+  const r = resolveRole(value, 'arn:aws:iam::000000000000:role/')
+  if (!r.ok) return { role: value, deny: `${source}: ${r.reason}`, warnings: [] }
+  // The ARN is unknown here, but a namespace that permits no role at all can be refused now.
+  const probe = checkPolicy(
+    namespace?.metadata?.name ?? '?',
+    namespace?.metadata?.annotations,
+    r.role.arn,
+    cfg.defaultPolicy,
+  )
+  if (!probe.permitted && probe.code !== 'RoleNotPermitted')
+    return { role: value, deny: probe.reason, warnings: [] }
+  return {
+    role: value,
+    warnings: [
+      `role ${quote(value)} is a short name and the injector has no --base-role-arn: the namespace policy is checked by the broker when the pod asks for credentials`,
+    ],
+  }
 }
