@@ -18,6 +18,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Main> }> =
     summary: 'the admission webhook that adds the sidecar to annotated pods',
     load: async () => (await import('../injector/main.ts')).main,
   },
+  explain: {
+    summary: 'what injection does to a pod (manifest or live), or why it is refused',
+    load: async () => (await import('../injector/explain-main.ts')).main,
+  },
   demo: {
     summary: 'local end-to-end demo (placeholder until the demo issue lands)',
     load: async () => demoPlaceholder,

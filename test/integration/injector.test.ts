@@ -8,10 +8,11 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { CoreV1Api, type V1Container, type V1Pod } from '@kubernetes/client-node'
 import { POD_LAYOUT as L, SIDECAR_BUNDLE_IN_IMAGE } from '../../lib/sidecar-runtime.ts'
 import { useCluster } from '../peers/cluster.ts'
+import { repoRoot } from '../peers/paths.ts'
 import { sdkClients } from '../sdk-clients/clients.ts'
 import { startRealBroker, type TestBrokerRuntime } from '../support/broker-fixture.ts'
 import {
@@ -157,6 +158,32 @@ describe('injector behind a real API server', () => {
       (e: { code?: number; body?: string }) =>
         e.code === 403 && /hostNetwork: true is not supported/.test(String(e.body)),
     )
+  })
+
+  it('`iam-sidecar explain --live` explains an admitted pod and a refused role', async () => {
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: pod('explained', { 'iam-sidecar/inject': 'true', 'iam-sidecar/role': 'web' }),
+    })
+    const out = execFileSync(
+      process.execPath,
+      [
+        join(repoRoot, 'bin', 'iam-sidecar.ts'),
+        'explain',
+        '--live',
+        `--kubeconfig=${join(cluster.info.workDir, 'kubeconfig-admin.yaml')}`,
+        `--namespace-name=${ns}`,
+        '--pod-name=explained',
+        `--base-role-arn=arn:aws:iam::${ACCOUNT}:role/`,
+      ],
+      { encoding: 'utf8' },
+    )
+    assert.match(out, new RegExp(`^pod ${ns}/explained\n  injection: done`))
+    assert.match(
+      out,
+      /role: arn:aws:iam::123456789012:role\/web \(from pod annotation iam-sidecar\/role\)/,
+    )
+    assert.match(out, /verdict: permitted/)
   })
 
   it('the whole path: the admitted pod gets its role in an AWS SDK, through its own sidecar and the broker', async () => {

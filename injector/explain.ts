@@ -1,0 +1,85 @@
+// `iam-sidecar explain`: what injection does to a pod, or why it is refused, which role applies
+// and which policy decides it. Pure: objects in, lines of text out.
+import type { V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-node'
+import { INJECTED_LABEL, LEGACY_PERMITTED, PERMITTED } from '../lib/annotations.ts'
+import { checkPolicy } from '../lib/policy.ts'
+import { resolveRole, roleAnnotation } from '../lib/role.ts'
+import { FULL_URI_ENV } from '../lib/sidecar-runtime.ts'
+import { decide, type DecideConfig, type Decision } from './decide.ts'
+import { buildPatch } from './patch.ts'
+
+interface Subject {
+  readonly pod: V1Pod
+  readonly namespace: V1Namespace | undefined
+  readonly sa: V1ServiceAccount | undefined
+}
+
+export function explain(
+  pod: V1Pod,
+  namespace: V1Namespace | undefined,
+  sa: V1ServiceAccount | undefined,
+  cfg: DecideConfig,
+): string[] {
+  const s: Subject = { pod, namespace, sa }
+  const head = `pod ${namespace?.metadata?.name ?? pod.metadata?.namespace ?? '?'}/${podName(pod)}`
+  // Admitted already: what matters now is what the broker will decide for it.
+  const body =
+    pod.metadata?.labels?.[INJECTED_LABEL] === 'true'
+      ? admittedLines(pod)
+      : decisionLines(pod, decide(pod, namespace, sa, cfg))
+  return [head, ...body, ...roleLines(s, cfg)]
+}
+
+function podName(pod: V1Pod): string {
+  return pod.metadata?.name ?? pod.metadata?.generateName ?? '?'
+}
+
+function admittedLines(pod: V1Pod): string[] {
+  const withCreds = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]
+    .filter((c) => c.env?.some((e) => e.name === FULL_URI_ENV))
+    .map((c) => c.name)
+  return [
+    '  injection: done (the pod carries the iam-sidecar/injected label)',
+    `  credentials for: ${withCreds.join(', ') || '(no container)'}`,
+  ]
+}
+
+function decisionLines(pod: V1Pod, d: Decision): string[] {
+  if (d.kind === 'skip') return [`  injection: skipped (${d.reason})`]
+  if (d.kind === 'deny') return [`  injection: DENIED: ${d.message}`]
+  const lines = [
+    `  injection: would inject (${buildPatch(pod, d.plan).length} JSON Patch operations)`,
+    `  credentials for containers: ${d.plan.containers.join(', ') || '(none)'}`,
+  ]
+  if (d.plan.initContainers.length > 0)
+    lines.push(`  credentials for init containers: ${d.plan.initContainers.join(', ')}`)
+  return [...lines, ...d.warnings.map((w) => `  warning: ${w}`)]
+}
+
+function roleLines({ pod, namespace, sa }: Subject, cfg: DecideConfig): string[] {
+  const role = roleAnnotation(pod, sa)
+  if (!role) return ['  role: none named (set iam-sidecar/role on the pod or its ServiceAccount)']
+  const r = resolveRole(role.value, cfg.baseRoleArn)
+  const lines = [
+    r.ok
+      ? `  role: ${r.role.arn} (from ${role.source})`
+      : `  role: ${role.value.trim()} (from ${role.source}): ${r.reason}`,
+  ]
+  lines.push(policyLine(namespace, cfg))
+  if (!r.ok) return lines
+  const v = checkPolicy(
+    namespace?.metadata?.name ?? '?',
+    namespace?.metadata?.annotations,
+    r.role.arn,
+    cfg.defaultPolicy,
+  )
+  return [...lines, v.permitted ? '  verdict: permitted' : `  verdict: NOT permitted: ${v.reason}`]
+}
+
+function policyLine(namespace: V1Namespace | undefined, cfg: DecideConfig): string {
+  const ann = namespace?.metadata?.annotations ?? {}
+  const key = [PERMITTED, LEGACY_PERMITTED].find((k) => ann[k] !== undefined)
+  return key
+    ? `  policy: namespace annotation ${key} = ${JSON.stringify(ann[key])}`
+    : `  policy: no namespace annotation; the default policy is ${cfg.defaultPolicy}`
+}
