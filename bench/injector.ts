@@ -270,6 +270,15 @@ function checkResponse(uid: string, status: number, out: unknown): string | unde
   return undefined
 }
 
+/** Resolves at `t` (performance.now() time), not before and at most a loop turn after: a timer
+ * sleeps to 1.5 ms before, then setImmediate polls (libuv timers have 1 ms granularity and may
+ * fire early or late by about that, which would flatter p50 and add noise to p99). */
+async function startAt(t: number): Promise<void> {
+  const wait = t - performance.now()
+  if (wait > 1.5) await sleep(wait - 1.5)
+  while (performance.now() < t) await new Promise((r) => setImmediate(r))
+}
+
 interface Run {
   /** Scheduled start to parsed response, ms. */
   readonly latencies: number[]
@@ -302,8 +311,7 @@ async function steadyRun(
   const t0 = performance.now() + 10
   for (let i = 0; i < bodies.length; i++) {
     const scheduled = t0 + i * interval
-    const wait = scheduled - performance.now()
-    if (wait > 0) await sleep(wait)
+    await startAt(scheduled)
     inflight.push(one(i, scheduled).catch((err: unknown) => void run.failures.push(String(err))))
   }
   await Promise.all(inflight)

@@ -5,15 +5,14 @@
 // app container's env from the stored spec.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { CoreV1Api, type V1Container, type V1Pod } from '@kubernetes/client-node'
-import { POD_LAYOUT as L, SIDECAR_BUNDLE_IN_IMAGE } from '../../lib/sidecar-runtime.ts'
+import { POD_LAYOUT as L } from '../../lib/sidecar-runtime.ts'
 import { useCluster } from '../peers/cluster.ts'
 import { repoRoot } from '../peers/paths.ts'
-import { sdkClients } from '../sdk-clients/clients.ts'
 import { startRealBroker, type TestBrokerRuntime } from '../support/broker-fixture.ts'
 import {
   startTestInjector,
@@ -21,8 +20,7 @@ import {
   type TestInjector,
 } from '../support/injector-fixture.ts'
 import { createServiceAccount } from '../support/pods.ts'
-import { runClient } from '../support/run-client.ts'
-import { SIDECAR_BUNDLE } from '../support/sidecar-process.ts'
+import { runPodLocally } from '../support/run-pod.ts'
 
 const cluster = await useCluster()
 const core = cluster.kc.makeApiClient(CoreV1Api)
@@ -193,7 +191,11 @@ describe('injector behind a real API server', () => {
     })
     const kubelet = mkdtempSync(join(tmpdir(), 'iam-sidecar-kubelet-'))
     try {
-      const run = await runPodLocally(stored, kubelet)
+      const run = await runPodLocally(stored, {
+        root: kubelet,
+        cluster,
+        brokerCaFile: broker.caFile,
+      })
       assert.equal(run.code, 0, run.stderr)
       assert.match(
         run.stdout.trim(),
@@ -204,73 +206,3 @@ describe('injector behind a real API server', () => {
     }
   })
 })
-
-/**
- * Plays the kubelet for one pod: volumes as folders (the projected token from a TokenRequest
- * bound to the pod, the broker CA from the cluster CA, an empty folder for the emptyDir), the
- * sidecar container's command and args from the stored spec with image paths mapped to this
- * checkout, then the app container's env from the spec for an SDK client.
- */
-async function runPodLocally(
-  stored: V1Pod,
-  root: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const sidecar = stored.spec!.initContainers!.find((c) => c.name === L.containerName)!
-  const audience = stored.spec!.volumes!.find((v) => v.name === L.tokenVolume)!.projected!
-    .sources![0]!.serviceAccountToken!
-  const map = (p: string): string =>
-    p.replace(SIDECAR_BUNDLE_IN_IMAGE, SIDECAR_BUNDLE).replace(/\/var\/run\//g, `${root}/var/run/`)
-  mkdirSync(map(L.tokenDir), { recursive: true })
-  mkdirSync(map(L.brokerCaDir), { recursive: true })
-  const tr = await core.createNamespacedServiceAccountToken({
-    name: stored.spec!.serviceAccountName!,
-    namespace: ns,
-    body: {
-      spec: {
-        audiences: [audience.audience!],
-        expirationSeconds: audience.expirationSeconds!,
-        boundObjectRef: {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          name: stored.metadata!.name!,
-          uid: stored.metadata!.uid!,
-        },
-      },
-    },
-  })
-  writeFileSync(map(L.tokenFile), tr.status?.token ?? '')
-  copyFileSync(broker.caFile, map(L.brokerCaFile))
-  const [cmd, ...cmdArgs] = sidecar.command!
-  assert.equal(cmd, 'node')
-  const child = spawn(process.execPath, [...cmdArgs, ...sidecar.args!].map(map), {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '' },
-  })
-  let out = ''
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()))
-  try {
-    // The kubelet's startup probe: /readyz on the health port.
-    const probe = sidecar.startupProbe!.httpGet!
-    const deadline = Date.now() + 15_000
-    while (
-      !(await fetch(`http://127.0.0.1:${String(probe.port)}${probe.path}`).then(
-        (r) => r.ok,
-        () => false,
-      ))
-    ) {
-      if (child.exitCode !== null || Date.now() > deadline)
-        throw new Error(`sidecar never ready (exit ${child.exitCode}):\n${out}`)
-      await new Promise((r) => setTimeout(r, 50))
-    }
-    const env = Object.fromEntries(stored.spec!.containers[0]!.env!.map((e) => [e.name, e.value!]))
-    const js = sdkClients.find((c) => c.id === 'js-v3')!
-    return await runClient(js, {
-      credentialsUrl: env.AWS_CONTAINER_CREDENTIALS_FULL_URI!,
-      tokenFile: map(env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE!),
-      stsEndpoint: cluster.info.stsEndpoint,
-    })
-  } finally {
-    child.kill('SIGTERM')
-  }
-}
