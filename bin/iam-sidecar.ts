@@ -23,22 +23,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Main> }> =
     load: async () => (await import('../injector/explain-main.ts')).main,
   },
   demo: {
-    summary: 'local end-to-end demo (placeholder until the demo issue lands)',
-    load: async () => demoPlaceholder,
+    summary: 'local end-to-end demo on real parts (needs a source checkout)',
+    load: async () => async () => {
+      await import('../scripts/demo.ts')
+    },
   },
-}
-
-// Honest placeholder: the demo needs the broker and the injector, which are not built yet.
-async function demoPlaceholder(): Promise<void> {
-  process.stdout.write(
-    [
-      'iam-sidecar demo: not available yet.',
-      'It will start a local kube-apiserver, etcd and STS emulator, the injector and the broker,',
-      'admit an annotated pod, run its sidecar and an app that prints the assumed-role ARN, and show',
-      'a refused pod. Today only the sidecar exists; `npm test` exercises it with real AWS SDKs.',
-      '',
-    ].join('\n'),
-  )
 }
 
 function usage(): string {
