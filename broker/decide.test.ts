@@ -225,6 +225,19 @@ describe('decide', () => {
     assert.ok(performance.now() - t0 < 500)
   })
 
+  it("takes ExternalId from iam-sidecar/external-id, else kube2iam/kiam's iam.amazonaws.com/external-id", () => {
+    const of = (a: Record<string, string>) => {
+      const d = decide(input({ pod: pod({ 'iam-sidecar/role': 'web', ...a }) }), cfg)
+      return d.ok ? d.grant.assume.externalId : d.error.code
+    }
+    assert.equal(
+      of({ 'iam-sidecar/external-id': 'ours', 'iam.amazonaws.com/external-id': 'theirs' }),
+      'ours',
+    )
+    assert.equal(of({ 'iam.amazonaws.com/external-id': 'theirs' }), 'theirs')
+    assert.equal(of({}), undefined)
+  })
+
   it('switches tags and source identity off', () => {
     const d = decide(input(), { ...cfg, sessionTags: false, sourceIdentity: false })
     assert.ok(d.ok)

@@ -2,7 +2,7 @@
 // ServiceAccount, and the broker's configuration → the AssumeRole call to make, or a denial that
 // says what to do. No I/O here; broker/credentials-handler.ts does the fetching.
 import type { V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-node'
-import { EXTERNAL_ID, INJECTED_LABEL, ROLE } from '../lib/annotations.ts'
+import { EXTERNAL_ID, INJECTED_LABEL, LEGACY_EXTERNAL_ID, ROLE } from '../lib/annotations.ts'
 import { forbidden, unauthorized, type HttpError } from '../lib/errors.ts'
 import { quote, resolveRole, roleAnnotation, type RoleArn } from '../lib/role.ts'
 import { checkPolicy, type DefaultPolicy } from '../lib/policy.ts'
@@ -65,19 +65,24 @@ export function decide(input: DecideInput, cfg: DecideConfig): Decision {
     cfg.defaultPolicy,
   )
   if (!verdict.permitted) return deny(forbidden(verdict.code, verdict.reason))
-  const externalId = pod!.metadata?.annotations?.[EXTERNAL_ID]
-  if (externalId !== undefined && !EXTERNAL_ID_RE.test(externalId)) {
-    return deny(
-      forbidden(
-        'InvalidExternalId',
-        `the ${EXTERNAL_ID} annotation of pod ${who} must be 2–1224 characters of [\\w+=,.@:/-] (got ${quote(externalId, 40)})`,
-      ),
-    )
-  }
+  const externalId = externalIdOf(pod!)
+  if (externalId instanceof Error)
+    return deny(forbidden('InvalidExternalId', `pod ${who}: ${externalId.message}`))
   return {
     ok: true,
     grant: { role: resolved.role, assume: assumeInput(r, resolved.role, externalId, cfg) },
   }
+}
+
+/** ExternalId from our annotation, else kube2iam/kiam's; validated like STS does. */
+function externalIdOf(pod: V1Pod): string | undefined | Error {
+  const ann = pod.metadata?.annotations ?? {}
+  const key = ann[EXTERNAL_ID] !== undefined ? EXTERNAL_ID : LEGACY_EXTERNAL_ID
+  const value = ann[key]
+  if (value === undefined || EXTERNAL_ID_RE.test(value)) return value
+  return new Error(
+    `the ${key} annotation must be 2–1224 characters of [\\w+=,.@:/-] (got ${quote(value, 40)})`,
+  )
 }
 
 /** Node mode: like the kubelet's NodeRestriction, a broker serves only its own node's pods. */

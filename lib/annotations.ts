@@ -14,6 +14,8 @@ export const PERMITTED = `${PREFIX}/permitted`
 export const LEGACY_PERMITTED = 'iam.amazonaws.com/permitted'
 /** Pod annotation: sts:AssumeRole ExternalId. */
 export const EXTERNAL_ID = `${PREFIX}/external-id`
+/** kube2iam/kiam's ExternalId pod annotation, honoured for migration. */
+export const LEGACY_EXTERNAL_ID = 'iam.amazonaws.com/external-id'
 /** Pod annotation: comma-separated container names that get no AWS env vars. */
 export const SKIP_CONTAINERS = `${PREFIX}/skip-containers`
 /** Label the injector puts on every pod it changed; the broker serves only such pods. */

@@ -6,12 +6,16 @@ import { join, resolve } from 'node:path'
 import { BROKER_FLAGS } from '../broker/config.ts'
 import type { Flag } from '../lib/flags.ts'
 import { SIDECAR_FLAGS } from '../sidecar/config.ts'
+import { INJECTOR_FLAGS } from '../injector/config.ts'
+import { EXPLAIN_FLAGS } from '../injector/explain-main.ts'
 
 export const README = join(resolve(import.meta.dirname, '..'), 'README.md')
 
 const PROGRAMS: Record<string, Record<string, Flag<unknown>>> = {
   sidecar: SIDECAR_FLAGS,
   broker: BROKER_FLAGS,
+  injector: INJECTOR_FLAGS,
+  explain: EXPLAIN_FLAGS,
 }
 
 function cell(text: string): string {
