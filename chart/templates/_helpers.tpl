@@ -79,7 +79,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/* Selector labels of one component: (list $ "injector"|"broker"). */}}
 {{- define "iam-sidecar.selectorLabels" -}}
-{{- $ := index . 0 }}
+{{- $ := index . 0 -}}
 app.kubernetes.io/name: {{ include "iam-sidecar.name" $ }}
 app.kubernetes.io/instance: {{ $.Release.Name }}
 app.kubernetes.io/component: {{ index . 1 }}
