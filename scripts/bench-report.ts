@@ -107,8 +107,10 @@ export function renderSvg(ps: readonly Panel[]): string {
   for (const p of ps) {
     out.push(`<text x="10" y="${y}" font-size="14" font-weight="bold">${esc(p.title)}</text>`)
     y += 10
-    const max = Math.max(...p.bars.map((b) => Math.max(b.value, b.target ?? 0))) * 1.1
+    const panelMax = Math.max(...p.bars.map((b) => Math.max(b.value, b.target ?? 0))) * 1.1
     for (const b of p.bars) {
+      // Bars with a target are drawn against it (units differ within a panel); others share a scale.
+      const max = b.target === undefined ? panelMax : Math.max(b.value, b.target) * 1.25
       const w = Math.max(1, Math.round((b.value / max) * 380))
       const ok =
         b.target === undefined ? undefined : b.lower ? b.value <= b.target : b.value >= b.target
