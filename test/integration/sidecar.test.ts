@@ -6,6 +6,7 @@ import { connect, type Socket } from 'node:net'
 import { statSync } from 'node:fs'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { useCluster } from '../peers/cluster.ts'
+import { freePort } from '../peers/ports.ts'
 import { startTestBroker, type TestBroker } from '../support/test-broker.ts'
 import { readSecret, startSidecar, type SidecarProcess } from '../support/sidecar-process.ts'
 
@@ -214,3 +215,18 @@ function rawRequest(port: number, payload: string): Promise<string> {
     s.setTimeout(5000, () => s.destroy(new Error('timeout')))
   })
 }
+
+describe('sidecar probe listener', () => {
+  it('serves /healthz and /readyz on the health port, and nothing else', async () => {
+    const b = await brokerWith(3600)
+    const port = await freePort()
+    const sp = await sidecarFor(b, [`--health-port=${port}`])
+    assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200)
+    assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200)
+    const creds = await fetch(`http://127.0.0.1:${port}/v1/credentials`, {
+      headers: { authorization: readSecret(sp) },
+    })
+    assert.equal(creds.status, 404)
+    assert.ok(!(await creds.text()).includes('SecretAccessKey'))
+  })
+})
