@@ -12,5 +12,5 @@ export const BROKER_RULES: readonly V1PolicyRule[] = [
     verbs: ['get', 'list', 'watch'],
   },
   // Explain denials and STS failures on the pod.
-  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['create'] },
 ]
