@@ -20,6 +20,7 @@ export interface PeerVersions {
   readonly helm: string
   readonly moto: string
   readonly toxiproxy: string
+  readonly hadolint: string
 }
 
 export function peerVersions(): PeerVersions {
@@ -40,6 +41,7 @@ export function peerVersions(): PeerVersions {
     helm: get('HELM_VERSION'),
     moto: get('MOTO_VERSION'),
     toxiproxy: get('TOXIPROXY_VERSION'),
+    hadolint: get('HADOLINT_VERSION'),
   })
 }
 
@@ -50,6 +52,7 @@ export interface PeerBinaries {
   readonly kubectl: string
   readonly helm: string
   readonly motoServer: string
+  readonly hadolint: string
 }
 
 /** Paths of the peer binaries; throws naming the install command when one is missing. */
@@ -79,6 +82,7 @@ function peerPaths(): PeerBinaries {
     kubectl: join(k8s, 'kubectl'),
     helm: join(peers, `helm-${v.helm}`, 'bin', 'helm'),
     motoServer: join(peers, `moto-${v.moto}`, 'bin', 'moto_server'),
+    hadolint: join(peers, `hadolint-${v.hadolint}`, 'bin', 'hadolint'),
   }
   return Object.freeze(bins)
 }
