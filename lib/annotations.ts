@@ -20,3 +20,60 @@ export const LEGACY_EXTERNAL_ID = 'iam.amazonaws.com/external-id'
 export const SKIP_CONTAINERS = `${PREFIX}/skip-containers`
 /** Label the injector puts on every pod it changed; the broker serves only such pods. */
 export const INJECTED_LABEL = `${PREFIX}/injected`
+
+export interface AnnotationDoc {
+  readonly key: string
+  readonly on: string
+  readonly meaning: string
+}
+
+/** Every annotation and label the programs read or write; the README table is generated from it. */
+export const ANNOTATION_DOCS: readonly AnnotationDoc[] = [
+  {
+    key: INJECT,
+    on: 'Pod',
+    meaning: '`"true"` asks the injector to add the sidecar; any other value is left alone.',
+  },
+  {
+    key: ROLE,
+    on: 'Pod, ServiceAccount',
+    meaning:
+      "The role: a full ARN or a short name expanded with the base ARN. The pod's wins over the ServiceAccount's.",
+  },
+  {
+    key: LEGACY_ROLE,
+    on: 'Pod',
+    meaning: "kube2iam/kiam's role annotation, used when neither iam-sidecar/role is set.",
+  },
+  {
+    key: PERMITTED,
+    on: 'Namespace',
+    meaning:
+      'Regular expression (RE2 subset, linear time) matched anchored against the full role ARN; no annotation means deny unless the default policy is allow.',
+  },
+  {
+    key: LEGACY_PERMITTED,
+    on: 'Namespace',
+    meaning: "kiam's policy annotation, used when iam-sidecar/permitted is absent.",
+  },
+  {
+    key: EXTERNAL_ID,
+    on: 'Pod',
+    meaning: 'sts:AssumeRole ExternalId (2–1224 characters of [\\w+=,.@:/-]).',
+  },
+  {
+    key: LEGACY_EXTERNAL_ID,
+    on: 'Pod',
+    meaning: "kube2iam/kiam's ExternalId annotation, used when iam-sidecar/external-id is absent.",
+  },
+  {
+    key: SKIP_CONTAINERS,
+    on: 'Pod',
+    meaning: 'Comma-separated container or init container names that get no AWS env vars.',
+  },
+  {
+    key: INJECTED_LABEL,
+    on: 'Pod (label, set by the injector)',
+    meaning: 'Marks an admitted pod; the broker serves only pods that carry it.',
+  },
+]

@@ -4,6 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { BROKER_FLAGS } from '../broker/config.ts'
+import { ANNOTATION_DOCS } from '../lib/annotations.ts'
 import type { Flag } from '../lib/flags.ts'
 import { SIDECAR_FLAGS } from '../sidecar/config.ts'
 import { INJECTOR_FLAGS } from '../injector/config.ts'
@@ -31,6 +32,11 @@ export function flagTable(flags: Record<string, Flag<unknown>>): string {
   return ['| Flag | Env | Type | Default | Meaning |', '|---|---|---|---|---|', ...rows].join('\n')
 }
 
+export function annotationTable(): string {
+  const rows = ANNOTATION_DOCS.map((a) => `| \`${a.key}\` | ${cell(a.on)} | ${cell(a.meaning)} |`)
+  return ['| Annotation | On | Meaning |', '|---|---|---|', ...rows].join('\n')
+}
+
 /** README.md with every `<!-- flags:NAME -->` … `<!-- /flags:NAME -->` block regenerated. */
 export function renderReadme(text: string): string {
   let out = text
@@ -42,7 +48,12 @@ export function renderReadme(text: string): string {
       (_m, open: string, close: string) => `${open}\n${flagTable(flags)}\n${close}`,
     )
   }
-  return out
+  const ann = /(<!-- annotations -->)[\s\S]*?(<!-- \/annotations -->)/
+  if (!ann.test(out)) throw new Error('README.md lacks the <!-- annotations --> block')
+  return out.replace(
+    ann,
+    (_m, open: string, close: string) => `${open}\n${annotationTable()}\n${close}`,
+  )
 }
 
 if (import.meta.main) {
