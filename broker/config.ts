@@ -1,6 +1,5 @@
 // The broker's configuration: parsed once from flags (and IAM_SIDECAR_BROKER_* variables),
 // frozen, passed down. The only broker file that reads the environment.
-import { DEFAULT_TOKEN_AUDIENCE } from '../lib/broker-wire.ts'
 import {
   ConfigError,
   boolFlag,
@@ -12,8 +11,14 @@ import {
   urlFlag,
   type FlagValues,
 } from '../lib/flags.ts'
-import { LOG_LEVELS } from '../lib/log.ts'
-import { isBaseRoleArn } from '../lib/role.ts'
+import {
+  baseRoleArnFlag,
+  defaultPolicyFlag,
+  kubeconfigFlag,
+  logLevelFlag,
+  metricsFlags,
+  tokenAudienceFlag,
+} from '../lib/common-flags.ts'
 
 const E = 'IAM_SIDECAR_BROKER_'
 const MIN = 60_000
@@ -43,20 +48,8 @@ export const BROKER_FLAGS = {
     env: `${E}TLS_KEY_FILE`,
     description: 'Serving key (PEM); reloaded when it changes.',
   }),
-  metricsPort: intFlag({
-    name: 'metrics-port',
-    env: `${E}METRICS_PORT`,
-    default: '9090',
-    min: 0,
-    max: 65535,
-    description: 'Port of /metrics (Prometheus), separate from the credentials port.',
-  }),
-  metricsBindAddress: stringFlag({
-    name: 'metrics-bind-address',
-    env: `${E}METRICS_BIND_ADDRESS`,
-    default: '0.0.0.0',
-    description: 'Listen address of /metrics.',
-  }),
+  metricsPort: metricsFlags(E, '9090').metricsPort,
+  metricsBindAddress: metricsFlags(E, '9090').metricsBindAddress,
   mode: enumFlag({
     name: 'mode',
     env: `${E}MODE`,
@@ -71,19 +64,11 @@ export const BROKER_FLAGS = {
     optional: true,
     description: "This broker's node in node mode (from the downward API, spec.nodeName).",
   }),
-  kubeconfig: stringFlag({
-    name: 'kubeconfig',
-    env: `${E}KUBECONFIG`,
-    optional: true,
-    description: 'Kubeconfig file; default: in-cluster ServiceAccount.',
-  }),
-  tokenAudience: stringFlag({
-    name: 'token-audience',
-    env: `${E}TOKEN_AUDIENCE`,
-    default: DEFAULT_TOKEN_AUDIENCE,
-    pattern: /^[\x21-\x7e]{1,256}$/,
-    description: "Audience the projected tokens are reviewed with; must match the injector's.",
-  }),
+  kubeconfig: kubeconfigFlag(E),
+  tokenAudience: tokenAudienceFlag(
+    E,
+    "Audience the projected tokens are reviewed with; must match the injector's.",
+  ),
   tokenReviewTtl: durationFlag({
     name: 'token-review-ttl',
     env: `${E}TOKEN_REVIEW_TTL`,
@@ -92,21 +77,14 @@ export const BROKER_FLAGS = {
     description:
       'How long a TokenReview result is reused (never past the token expiry; at most 60s).',
   }),
-  defaultPolicy: enumFlag({
-    name: 'default-policy',
-    env: `${E}DEFAULT_POLICY`,
-    default: 'deny',
-    values: ['deny', 'allow'] as const,
-    description:
-      'What a namespace without an iam-sidecar/permitted annotation allows: no role (deny) or any role (allow).',
-  }),
-  baseRoleArn: stringFlag({
-    name: 'base-role-arn',
-    env: `${E}BASE_ROLE_ARN`,
-    optional: true,
-    description:
-      "Prefix for short role names, e.g. arn:aws:iam::123456789012:role/ (default: the broker identity's account, from GetCallerIdentity at start).",
-  }),
+  defaultPolicy: defaultPolicyFlag(
+    E,
+    'What a namespace without an iam-sidecar/permitted annotation allows: no role (deny) or any role (allow).',
+  ),
+  baseRoleArn: baseRoleArnFlag(
+    E,
+    "Prefix for short role names, e.g. arn:aws:iam::123456789012:role/ (default: the broker identity's account, from GetCallerIdentity at start).",
+  ),
   region: stringFlag({
     name: 'region',
     env: `${E}REGION`,
@@ -211,13 +189,7 @@ export const BROKER_FLAGS = {
     default: '5m',
     description: 'At most one Event per pod and reason in this interval.',
   }),
-  logLevel: enumFlag({
-    name: 'log-level',
-    env: `${E}LOG_LEVEL`,
-    default: 'info',
-    values: LOG_LEVELS,
-    description: 'Minimum level of the JSON log lines.',
-  }),
+  logLevel: logLevelFlag(E),
 } as const
 
 export type BrokerConfig = FlagValues<typeof BROKER_FLAGS>
@@ -230,11 +202,6 @@ export function loadBrokerConfig(
   if (cfg.mode === 'node' && !cfg.nodeName) {
     throw new ConfigError(
       '--node-name (or IAM_SIDECAR_BROKER_NODE_NAME) is required with --mode=node; set it from the downward API (spec.nodeName)',
-    )
-  }
-  if (cfg.baseRoleArn !== undefined && !isBaseRoleArn(cfg.baseRoleArn)) {
-    throw new ConfigError(
-      `--base-role-arn: must look like arn:aws:iam::123456789012:role/ (got ${JSON.stringify(cfg.baseRoleArn)})`,
     )
   }
   if (cfg.cacheMinRemaining >= cfg.sessionDuration) {

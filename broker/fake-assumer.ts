@@ -44,18 +44,5 @@ export class FakeAssumer implements Assumer {
   }
 }
 
-/** Credentials numbered `n` for `roleArn`, expiring at `expiresAt` (epoch ms). */
-export function fakeSession(
-  n: number,
-  expiresAt: number,
-  roleArn = 'arn:aws:iam::123456789012:role/fake',
-): Credentials {
-  return {
-    accessKeyId: `ASIAFAKE${String(n).padStart(8, '0')}`,
-    secretAccessKey: `fake-secret-${n}`,
-    sessionToken: `fake-session-token-${n}`,
-    expiresAt,
-    accountId: '123456789012',
-    roleArn,
-  }
-}
+/** Credentials numbered `n` (shared with the sidecar's fakes). */
+export { fakeCredentials as fakeSession } from '../lib/fake-credentials.ts'

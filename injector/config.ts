@@ -1,6 +1,5 @@
 // The injector's configuration: parsed once from flags (and IAM_SIDECAR_INJECTOR_* variables),
 // frozen, passed down. The only injector file that reads the environment.
-import { DEFAULT_TOKEN_AUDIENCE } from '../lib/broker-wire.ts'
 import {
   ConfigError,
   boolFlag,
@@ -12,8 +11,14 @@ import {
   urlFlag,
   type FlagValues,
 } from '../lib/flags.ts'
-import { LOG_LEVELS } from '../lib/log.ts'
-import { isBaseRoleArn } from '../lib/role.ts'
+import {
+  baseRoleArnFlag,
+  defaultPolicyFlag,
+  kubeconfigFlag,
+  logLevelFlag,
+  metricsFlags,
+  tokenAudienceFlag,
+} from '../lib/common-flags.ts'
 
 const E = 'IAM_SIDECAR_INJECTOR_'
 const QUANTITY = /^\d+(\.\d+)?(m|Ki|Mi|Gi|k|M|G)?$/
@@ -71,26 +76,9 @@ export const INJECTOR_FLAGS = {
     default: 'iam-sidecar',
     description: 'Namespace of that Service.',
   }),
-  metricsPort: intFlag({
-    name: 'metrics-port',
-    env: `${E}METRICS_PORT`,
-    default: '9091',
-    min: 0,
-    max: 65535,
-    description: 'Port of /metrics (Prometheus).',
-  }),
-  metricsBindAddress: stringFlag({
-    name: 'metrics-bind-address',
-    env: `${E}METRICS_BIND_ADDRESS`,
-    default: '0.0.0.0',
-    description: 'Listen address of /metrics.',
-  }),
-  kubeconfig: stringFlag({
-    name: 'kubeconfig',
-    env: `${E}KUBECONFIG`,
-    optional: true,
-    description: 'Kubeconfig file; default: in-cluster ServiceAccount.',
-  }),
+  metricsPort: metricsFlags(E, '9091').metricsPort,
+  metricsBindAddress: metricsFlags(E, '9091').metricsBindAddress,
+  kubeconfig: kubeconfigFlag(E),
   sidecarImage: stringFlag({
     name: 'sidecar-image',
     env: `${E}SIDECAR_IMAGE`,
@@ -119,13 +107,7 @@ export const INJECTOR_FLAGS = {
     description:
       'ConfigMap (key ca.crt) with the broker CA, mounted into each sidecar; it must exist in every injected namespace (the chart distributes it).',
   }),
-  tokenAudience: stringFlag({
-    name: 'token-audience',
-    env: `${E}TOKEN_AUDIENCE`,
-    default: DEFAULT_TOKEN_AUDIENCE,
-    pattern: /^[\x21-\x7e]{1,256}$/,
-    description: "Audience of the projected token; must match the broker's.",
-  }),
+  tokenAudience: tokenAudienceFlag(E, "Audience of the projected token; must match the broker's."),
   tokenExpiration: durationFlag({
     name: 'token-expiration',
     env: `${E}TOKEN_EXPIRATION`,
@@ -171,28 +153,15 @@ export const INJECTOR_FLAGS = {
     description:
       'CPU limit of the sidecar (default: none, to avoid throttling a latency-sensitive endpoint).',
   }),
-  defaultPolicy: enumFlag({
-    name: 'default-policy',
-    env: `${E}DEFAULT_POLICY`,
-    default: 'deny',
-    values: ['deny', 'allow'] as const,
-    description:
-      "As the broker's: what a namespace without iam-sidecar/permitted allows. Keep the two equal.",
-  }),
-  baseRoleArn: stringFlag({
-    name: 'base-role-arn',
-    env: `${E}BASE_ROLE_ARN`,
-    optional: true,
-    description:
-      "As the broker's; lets admission check short role names against the namespace policy.",
-  }),
-  logLevel: enumFlag({
-    name: 'log-level',
-    env: `${E}LOG_LEVEL`,
-    default: 'info',
-    values: LOG_LEVELS,
-    description: 'Minimum level of the JSON log lines.',
-  }),
+  defaultPolicy: defaultPolicyFlag(
+    E,
+    "As the broker's: what a namespace without iam-sidecar/permitted allows. Keep the two equal.",
+  ),
+  baseRoleArn: baseRoleArnFlag(
+    E,
+    "As the broker's; lets admission check short role names against the namespace policy.",
+  ),
+  logLevel: logLevelFlag(E),
 } as const
 
 export type InjectorConfig = FlagValues<typeof INJECTOR_FLAGS>
@@ -205,11 +174,6 @@ export function loadInjectorConfig(
   if (!cfg.tlsSelfBootstrap && (!cfg.tlsCertFile || !cfg.tlsKeyFile)) {
     throw new ConfigError(
       '--tls-cert-file and --tls-key-file are required unless --tls-self-bootstrap is set',
-    )
-  }
-  if (cfg.baseRoleArn !== undefined && !isBaseRoleArn(cfg.baseRoleArn)) {
-    throw new ConfigError(
-      `--base-role-arn: must look like arn:aws:iam::123456789012:role/ (got ${JSON.stringify(cfg.baseRoleArn)})`,
     )
   }
   return cfg

@@ -9,11 +9,13 @@ import {
   type V1ServiceAccount,
 } from '@kubernetes/client-node'
 import { parse } from 'yaml'
-import { ConfigError, boolFlag, enumFlag, parseFlags, stringFlag } from '../lib/flags.ts'
-import { isBaseRoleArn } from '../lib/role.ts'
+import { ConfigError, boolFlag, parseFlags, stringFlag } from '../lib/flags.ts'
 import { INJECTOR_FLAGS, loadInjectorConfig } from './config.ts'
 import { explain } from './explain.ts'
 import { sidecarSpec } from './sidecar-spec.ts'
+import { baseRoleArnFlag, defaultPolicyFlag, kubeconfigFlag } from '../lib/common-flags.ts'
+
+const X = 'IAM_SIDECAR_EXPLAIN_'
 
 export const EXPLAIN_FLAGS = {
   pod: stringFlag({
@@ -52,25 +54,9 @@ export const EXPLAIN_FLAGS = {
     default: 'default',
     description: 'With --live: its namespace.',
   }),
-  kubeconfig: stringFlag({
-    name: 'kubeconfig',
-    env: 'IAM_SIDECAR_EXPLAIN_KUBECONFIG',
-    optional: true,
-    description: 'With --live: kubeconfig (default: the usual kubectl lookup).',
-  }),
-  baseRoleArn: stringFlag({
-    name: 'base-role-arn',
-    env: 'IAM_SIDECAR_EXPLAIN_BASE_ROLE_ARN',
-    optional: true,
-    description: "As the injector's and broker's.",
-  }),
-  defaultPolicy: enumFlag({
-    name: 'default-policy',
-    env: 'IAM_SIDECAR_EXPLAIN_DEFAULT_POLICY',
-    default: 'deny',
-    values: ['deny', 'allow'] as const,
-    description: "As the injector's and broker's.",
-  }),
+  kubeconfig: kubeconfigFlag(X, 'With --live: kubeconfig (default: the usual kubectl lookup).'),
+  baseRoleArn: baseRoleArnFlag(X, "As the injector's and broker's."),
+  defaultPolicy: defaultPolicyFlag(X, "As the injector's and broker's."),
   nativeSidecars: boolFlag({
     name: 'native-sidecars',
     env: 'IAM_SIDECAR_EXPLAIN_NATIVE_SIDECARS',
@@ -109,8 +95,6 @@ async function readLive(o: {
 export async function main(argv: readonly string[]): Promise<void> {
   // explain takes flags only: it is run by hand, and must not pick up a deployment's env.
   const f = parseFlags(EXPLAIN_FLAGS, argv, {})
-  if (f.baseRoleArn !== undefined && !isBaseRoleArn(f.baseRoleArn))
-    throw new ConfigError('--base-role-arn: must look like arn:aws:iam::123456789012:role/')
   if (f.live && !f.podName) throw new ConfigError('--pod-name is required with --live')
   if (!f.live && !f.pod)
     throw new ConfigError(

@@ -3,14 +3,13 @@
 import {
   ConfigError,
   durationFlag,
-  enumFlag,
   intFlag,
   parseFlags,
   stringFlag,
   urlFlag,
   type FlagValues,
 } from '../lib/flags.ts'
-import { LOG_LEVELS } from '../lib/log.ts'
+import { logLevelFlag } from '../lib/common-flags.ts'
 
 /** Handing out credentials with 15 minutes or less left makes botocore refresh on every call. */
 export const MIN_REFRESH_WINDOW_MS = 15 * 60_000
@@ -91,13 +90,7 @@ export const SIDECAR_FLAGS = {
     description:
       'Port of a probe-only listener on all addresses (/healthz, /readyz; no credentials) for the kubelet, which cannot reach 127.0.0.1 in the pod. 0: none.',
   }),
-  logLevel: enumFlag({
-    name: 'log-level',
-    env: 'IAM_SIDECAR_LOG_LEVEL',
-    default: 'info',
-    values: LOG_LEVELS,
-    description: 'Minimum level of the JSON log lines.',
-  }),
+  logLevel: logLevelFlag('IAM_SIDECAR_'),
 } as const
 
 export type SidecarConfig = FlagValues<typeof SIDECAR_FLAGS>

@@ -26,13 +26,4 @@ export class FakeCredentialSource implements CredentialSource {
   }
 }
 
-export function fakeCredentials(n: number, expiresAt: number): Credentials {
-  return {
-    accessKeyId: `ASIAFAKE${String(n).padStart(8, '0')}`,
-    secretAccessKey: `fake-secret-${n}`,
-    sessionToken: `fake-session-token-${n}`,
-    expiresAt,
-    accountId: '123456789012',
-    roleArn: 'arn:aws:iam::123456789012:role/fake',
-  }
-}
+export { fakeCredentials } from '../lib/fake-credentials.ts'

@@ -1,0 +1,89 @@
+// Flags that several programs share, declared once so that their names, checks and docs agree.
+// Each takes the program's environment-variable prefix (e.g. IAM_SIDECAR_BROKER_).
+import { DEFAULT_TOKEN_AUDIENCE } from './broker-wire.ts'
+import { enumFlag, intFlag, stringFlag, type Flag } from './flags.ts'
+import { LOG_LEVELS, type LogLevel } from './log.ts'
+import { isBaseRoleArn } from './role.ts'
+
+export function logLevelFlag(prefix: string): Flag<LogLevel> {
+  return enumFlag({
+    name: 'log-level',
+    env: `${prefix}LOG_LEVEL`,
+    default: 'info',
+    values: LOG_LEVELS,
+    description: 'Minimum level of the JSON log lines.',
+  })
+}
+
+export function kubeconfigFlag(
+  prefix: string,
+  description = 'Kubeconfig file; default: in-cluster ServiceAccount.',
+): Flag<string> & { optional: true } {
+  return {
+    ...stringFlag({ name: 'kubeconfig', env: `${prefix}KUBECONFIG`, description }),
+    optional: true,
+  }
+}
+
+export function tokenAudienceFlag(prefix: string, description: string): Flag<string> {
+  return stringFlag({
+    name: 'token-audience',
+    env: `${prefix}TOKEN_AUDIENCE`,
+    default: DEFAULT_TOKEN_AUDIENCE,
+    pattern: /^[\x21-\x7e]{1,256}$/,
+    description,
+  })
+}
+
+export function defaultPolicyFlag(prefix: string, description: string): Flag<'deny' | 'allow'> {
+  return enumFlag({
+    name: 'default-policy',
+    env: `${prefix}DEFAULT_POLICY`,
+    default: 'deny',
+    values: ['deny', 'allow'] as const,
+    description,
+  })
+}
+
+/** `arn:aws:iam::123456789012:role/` (kube2iam's --base-role-arn form), checked at parse time. */
+export function baseRoleArnFlag(
+  prefix: string,
+  description: string,
+): Flag<string> & { optional: true } {
+  return {
+    name: 'base-role-arn',
+    env: `${prefix}BASE_ROLE_ARN`,
+    optional: true,
+    type: 'string',
+    description,
+    parse(raw) {
+      if (!isBaseRoleArn(raw))
+        throw new Error(
+          `must look like arn:aws:iam::123456789012:role/ (got ${JSON.stringify(raw)})`,
+        )
+      return raw
+    },
+  }
+}
+
+export function metricsFlags(
+  prefix: string,
+  port: string,
+): { metricsPort: Flag<number>; metricsBindAddress: Flag<string> } {
+  return {
+    metricsPort: intFlag({
+      name: 'metrics-port',
+      env: `${prefix}METRICS_PORT`,
+      default: port,
+      min: 0,
+      max: 65535,
+      description: 'Port of /metrics (Prometheus), separate from the API port (0: any free port).',
+    }),
+    metricsBindAddress: stringFlag({
+      name: 'metrics-bind-address',
+      env: `${prefix}METRICS_BIND_ADDRESS`,
+      default: '0.0.0.0',
+      description: 'Listen address of /metrics.',
+    }),
+  }
+}
