@@ -158,6 +158,17 @@ describe('injector behind a real API server', () => {
     )
   })
 
+  it('exposes Prometheus metrics on its own port', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${injector.metricsPort}/metrics`)).text()
+    for (const name of [
+      'iam_sidecar_injector_reviews_total{outcome="inject"}',
+      'iam_sidecar_injector_reviews_total{outcome="deny"}',
+      'iam_sidecar_injector_review_duration_seconds_bucket',
+    ]) {
+      assert.ok(text.includes(name), name)
+    }
+  })
+
   it('`iam-sidecar explain --live` explains an admitted pod and a refused role', async () => {
     await core.createNamespacedPod({
       namespace: ns,
