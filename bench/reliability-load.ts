@@ -2,19 +2,11 @@
 // bundle, fed by the broker stand-in on real moto credentials. Counts every non-200 and socket
 // error, and the sidecar's RSS after warm-up and at the end. Writes
 // bench/results/reliability-load.json; bench/reliability.ts merges it into reliability.json.
-import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { SIDECAR_NODE_FLAGS } from '../lib/sidecar-runtime.ts'
-import { buildSidecar, SIDECAR_BUNDLE } from '../scripts/build-sidecar.ts'
-import { startMoto } from '../test/peers/control-plane.ts'
-import { peerBinary, repoRoot } from '../test/peers/paths.ts'
-import { createPki } from '../test/peers/pki.ts'
-import { freePort } from '../test/peers/ports.ts'
-import type { PeerProcess } from '../test/peers/process.ts'
-import { startTestBroker } from '../test/support/test-broker.ts'
+import { repoRoot } from '../test/peers/paths.ts'
+import { startBenchSidecar } from './sidecar-fixture.ts'
 
 const RPS = Number(process.env.LOAD_RPS ?? 2000)
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 60)
@@ -75,45 +67,9 @@ async function constantLoad(
 }
 
 async function main(): Promise<void> {
-  await buildSidecar()
-  const dir = mkdtempSync(join(tmpdir(), 'iam-sidecar-load-'))
-  const procs: PeerProcess[] = []
-  mkdirSync(join(dir, 'logs'))
-  const pki = createPki(dir)
-  const sts = await startMoto(peerBinary('motoServer'), join(dir, 'logs'), procs)
-  const broker = await startTestBroker({
-    tls: pki.issueServing('broker'),
-    stsEndpoint: sts,
-    roleArn: 'arn:aws:iam::123456789012:role/load',
-    token: 'load-token',
-    durationSeconds: 3600,
-  })
-  writeFileSync(join(dir, 'token'), 'load-token')
-  const port = await freePort()
-  const child = spawn(
-    process.execPath,
-    [
-      ...SIDECAR_NODE_FLAGS,
-      SIDECAR_BUNDLE,
-      `--port=${port}`,
-      `--secret-dir=${join(dir, 'secret')}`,
-      `--token-file=${join(dir, 'token')}`,
-      `--broker-url=${broker.url}`,
-      `--broker-ca-file=${pki.caCert}`,
-      '--log-level=warn',
-    ],
-    { stdio: 'inherit' },
-  )
+  const sc = await startBenchSidecar()
   try {
-    const url = `http://127.0.0.1:${port}/v1/credentials`
-    while (
-      !(await fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      ))
-    )
-      await sleep(20)
-    const secret = readFileSync(join(dir, 'secret', 'token'), 'utf8')
+    const { url, secret, child } = sc
     await constantLoad(url, secret, RPS, 2) // warm-up
     await sleep(1000)
     const rssStart = rssMb(child.pid!)
@@ -135,10 +91,7 @@ async function main(): Promise<void> {
     )
     console.log(JSON.stringify(results, null, 2))
   } finally {
-    child.kill('SIGTERM')
-    await broker.close()
-    for (const p of procs) await p.stop()
-    rmSync(dir, { recursive: true, force: true })
+    await sc.stop()
   }
 }
 

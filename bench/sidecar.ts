@@ -6,20 +6,15 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SIDECAR_NODE_FLAGS } from '../lib/sidecar-runtime.ts'
-import { buildSidecar, SIDECAR_BUNDLE } from '../scripts/build-sidecar.ts'
-import { startMoto } from '../test/peers/control-plane.ts'
-import { peerBinary, repoRoot } from '../test/peers/paths.ts'
-import { createPki } from '../test/peers/pki.ts'
+import { repoRoot } from '../test/peers/paths.ts'
 import { freePort } from '../test/peers/ports.ts'
-import type { PeerProcess } from '../test/peers/process.ts'
-import { startTestBroker } from '../test/support/test-broker.ts'
+import { startBenchSidecar } from './sidecar-fixture.ts'
 import { ensureDebianTools } from './tools.ts'
 import { wrk } from './wrk.ts'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15)
 // BENCH_NODE_FLAGS overrides the V8 flags pods get, for experiments; results are for the default.
 const NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? SIDECAR_NODE_FLAGS
-const TOKEN = 'bench-sa-token'
 
 /** Resident memory in MiB: the total (VmRSS) and its parts, private (anon) and file-backed. */
 function rss(pid: number): { total: number; anon: number; file: number } {
@@ -35,59 +30,18 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function main(): Promise<void> {
   ensureDebianTools({ wrk: 'wrk', nginx: 'nginx-light' })
-  await buildSidecar()
-  const dir = mkdtempSync(join(tmpdir(), 'iam-sidecar-bench-'))
-  const procs: PeerProcess[] = []
+  const sc = await startBenchSidecar({ nodeFlags: NODE_FLAGS })
+  const dir = mkdtempSync(join(tmpdir(), 'iam-sidecar-bench-nginx-'))
   const cleanups: (() => unknown)[] = [
-    () => procs.forEach((p) => void p.stop()),
+    () => sc.stop(),
     () => rmSync(dir, { recursive: true, force: true }),
   ]
   try {
-    mkdirSync(join(dir, 'logs'))
-    const pki = createPki(dir)
-    const sts = await startMoto(peerBinary('motoServer'), join(dir, 'logs'), procs)
-    const broker = await startTestBroker({
-      tls: pki.issueServing('broker'),
-      stsEndpoint: sts,
-      roleArn: 'arn:aws:iam::123456789012:role/bench',
-      token: TOKEN,
-      durationSeconds: 3600,
-    })
-    cleanups.unshift(() => broker.close())
-    await fetch(sts) // warm the upstream path once
-    writeFileSync(join(dir, 'token'), TOKEN)
-
-    const port = await freePort()
-    const t0 = performance.now()
-    const child = spawn(
-      process.execPath,
-      [
-        ...SIDECAR_NODE_FLAGS,
-        SIDECAR_BUNDLE,
-        `--port=${port}`,
-        `--secret-dir=${join(dir, 'secret')}`,
-        `--token-file=${join(dir, 'token')}`,
-        `--broker-url=${broker.url}`,
-        `--broker-ca-file=${pki.caCert}`,
-        '--log-level=warn',
-      ],
-      { stdio: 'inherit' },
-    )
-    cleanups.unshift(() => child.kill('SIGTERM'))
-    const base = `http://127.0.0.1:${port}`
-    while (
-      !(await fetch(`${base}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      ))
-    )
-      await sleep(2)
-    const startToReady = performance.now() - t0
+    const { child, url, secret } = sc
+    const startToReady = sc.startToReadyMs
     await sleep(2000)
     const rssIdle = rss(child.pid!)
-    const secret = readFileSync(join(dir, 'secret', 'token'), 'utf8')
     const headers = { Authorization: secret }
-    const url = `${base}/v1/credentials`
     const body = await (await fetch(url, { headers })).text()
 
     console.log('# sidecar, c=1')
@@ -103,7 +57,7 @@ async function main(): Promise<void> {
 
     console.log('# nginx, c=32 (same body, same load tool)')
     const ng = await startNginx(dir, body)
-    cleanups.unshift(ng.stop)
+    cleanups.push(ng.stop)
     const nginx = wrk(`http://127.0.0.1:${ng.port}/v1/credentials`, {
       connections: 32,
       threads: 2,
@@ -146,7 +100,7 @@ async function main(): Promise<void> {
     console.log(`# memory (MiB): ${JSON.stringify(memory)}`)
     console.log(`# requests served by the sidecar: ${served}; written to ${out}`)
   } finally {
-    for (const c of cleanups) await c()
+    for (const c of cleanups.reverse()) await c()
   }
 }
 
