@@ -30,7 +30,13 @@ export class InformerLookup implements ObjectLookup {
   readonly #namespaces: ListWatch<V1Namespace>
   readonly #sas: ListWatch<V1ServiceAccount>
   readonly #log: Logger
-  #synced = false
+  /**
+   * Informers that have listed successfully at least once; ready when all have. Readiness does
+   * not drop when the API server goes away later: the caches still answer, and a broker that
+   * turned unready would cut pods off from sessions it already authorised.
+   */
+  readonly #listed = new Set<string>()
+  #watched = 0
 
   /**
    * `pods: false` (the injector) watches only namespaces and ServiceAccounts: the pod under
@@ -63,7 +69,7 @@ export class InformerLookup implements ObjectLookup {
   }
 
   get synced(): boolean {
-    return this.#synced
+    return this.#watched > 0 && this.#listed.size === this.#watched
   }
 
   async start(): Promise<void> {
@@ -72,9 +78,11 @@ export class InformerLookup implements ObjectLookup {
       ['serviceaccounts', this.#sas as Informer<KubernetesObject>],
     ]
     if (this.#pods) all.push(['pods', this.#pods as Informer<KubernetesObject>])
-    for (const [name, inf] of all) keepRunning(name, inf, this.#log)
-    await Promise.all(all.map(([, inf]) => inf.start()))
-    this.#synced = true
+    this.#watched = all.length
+    // start() resolves even when the first list fails (ListWatch reports it as an error event),
+    // so an informer counts as listed only once a start finished without an error.
+    for (const [name, inf] of all) keepRunning(name, inf, { log: this.#log, listed: this.#listed })
+    await Promise.all(all.map(([name, inf]) => startTracked(name, inf, this.#listed)))
   }
 
   async stop(): Promise<void> {
@@ -120,10 +128,33 @@ export class InformerLookup implements ObjectLookup {
   }
 }
 
+/** Starts an informer and records it once a start finishes without an error. */
+async function startTracked(
+  name: string,
+  inf: Informer<KubernetesObject>,
+  listed: Set<string>,
+): Promise<void> {
+  let failed = false
+  const onError = (): void => {
+    failed = true
+  }
+  inf.on('error', onError)
+  try {
+    await inf.start()
+  } finally {
+    inf.off('error', onError)
+  }
+  if (!failed) listed.add(name)
+}
+
 /** ListWatch stops on a list or watch error (other than a timeout); restart it after a pause. */
-function keepRunning(name: string, inf: Informer<KubernetesObject>, log: Logger): void {
+function keepRunning(
+  name: string,
+  inf: Informer<KubernetesObject>,
+  o: { log: Logger; listed: Set<string> },
+): void {
   inf.on('error', (err: unknown) => {
-    log.warn('informer error; restarting', { informer: name, error: err as Error })
-    setTimeout(() => void inf.start().catch(() => {}), RESTART_MS).unref()
+    o.log.warn('informer error; restarting', { informer: name, error: err as Error })
+    setTimeout(() => void startTracked(name, inf, o.listed).catch(() => {}), RESTART_MS).unref()
   })
 }
