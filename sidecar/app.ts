@@ -119,7 +119,18 @@ function checkHost(c: Context, expected: string): void {
   const host = header(c, 'host')
   if (host === undefined || host === '')
     throw badRequest('MissingHost', 'a Host header is required')
+  // Node keeps the first of several Host headers and drops the rest; RFC 9112 §3.2 says 400.
+  if (hostHeaders(c) > 1) throw badRequest('DuplicateHost', 'exactly one Host header is allowed')
   if (host !== expected) throw forbidden('InvalidHost', `the Host header must be ${expected}`)
+}
+
+function hostHeaders(c: Context): number {
+  const raw = (c.env as Partial<HttpBindings> | undefined)?.incoming?.rawHeaders
+  if (!raw) return 1
+  let n = 0
+  for (let i = 0; i < raw.length; i += 2)
+    if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') n++
+  return n
 }
 
 /**
