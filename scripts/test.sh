@@ -26,5 +26,7 @@ prettier --check . > /dev/null
 echo "# lint ok"
 bash scripts/peers/install.sh
 bash scripts/sdk-clients/install.sh
-exec node --test --test-global-setup=test/peers/global-setup.ts --test-timeout=600000 \
+# --test-force-exit: a test file whose tests are done exits even if an in-process client still
+# holds a keep-alive connection to the shared control plane (it would otherwise wait forever).
+exec node --test --test-force-exit --test-global-setup=test/peers/global-setup.ts --test-timeout=600000 \
   "$UNIT" 'test/**/*.test.ts'
