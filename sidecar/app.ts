@@ -12,7 +12,7 @@ import {
   unavailable,
 } from '../lib/errors.ts'
 import type { Logger } from '../lib/log.ts'
-import type { CredentialCache } from './credential-cache.ts'
+import type { CredentialCache, Snapshot } from './credential-cache.ts'
 
 export const CREDENTIALS_PATH = '/v1/credentials'
 
@@ -31,7 +31,7 @@ const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-
 export function createSidecarApp(o: SidecarAppOptions): Hono {
   const app = new Hono({ strict: true })
 
-  app.get(CREDENTIALS_PATH, async function credentials(c) {
+  app.get(CREDENTIALS_PATH, function credentials(c: Context): Response | Promise<Response> {
     checkHost(c, o.expectedHost)
     const auth = header(c, 'authorization')
     if (auth === undefined || auth === '') {
@@ -45,15 +45,13 @@ export function createSidecarApp(o: SidecarAppOptions): Hono {
         'InvalidAuthorization',
         'the Authorization value does not match the pod secret',
       )
-    let snap = o.cache.snapshot()
-    // Only while nothing valid is cached may a request wait, briefly, for the fetch in flight.
-    if (snap.kind !== 'ok' && o.cache.fetching) {
-      await o.cache.settled(o.coldWaitMs)
-      snap = o.cache.snapshot()
-    }
+    const snap = o.cache.snapshot()
+    // The hot path stays synchronous: no promise, no microtask, while credentials are warm.
     if (snap.kind === 'ok') return c.body(snap.body, 200, JSON_HEADERS)
-    if (snap.kind === 'denied') throw forbidden(snap.code, snap.message)
-    throw unavailable(snap.code, snap.message)
+    // Only while nothing valid is cached may a request wait, briefly, for the fetch in flight.
+    if (o.cache.fetching)
+      return o.cache.settled(o.coldWaitMs).then(() => answer(c, o.cache.snapshot()))
+    return answer(c, snap)
   })
 
   addHealthRoutes(app, o.cache)
@@ -86,6 +84,12 @@ export function createSidecarApp(o: SidecarAppOptions): Hono {
   )
   app.onError((err, c) => respond(c, err))
   return app
+}
+
+function answer(c: Context, snap: Snapshot): Response {
+  if (snap.kind === 'ok') return c.body(snap.body, 200, JSON_HEADERS)
+  if (snap.kind === 'denied') throw forbidden(snap.code, snap.message)
+  throw unavailable(snap.code, snap.message)
 }
 
 function addHealthRoutes(app: Hono, cache: CredentialCache): void {
