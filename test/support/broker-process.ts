@@ -1,6 +1,6 @@
 // Runs the broker as its own process through the CLI (`iam-sidecar broker`), configured the way
 // a Deployment would configure it: flags, and the broker identity in the standard AWS env vars.
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +9,7 @@ import { writeKubeconfig } from '../peers/control-plane.ts'
 import { repoRoot } from '../peers/paths.ts'
 import { freePort } from '../peers/ports.ts'
 import { BROKER_AWS_CREDENTIALS, grantBrokerRbac, httpsGet } from './broker-fixture.ts'
+import { startProgram, waitUntilReady } from './program.ts'
 
 export interface BrokerProcess {
   readonly url: string
@@ -32,7 +33,7 @@ export async function startBrokerProcess(
   })
   const tls = cluster.pki.issueServing('broker-proc')
   const [port, metricsPort] = [await freePort(), await freePort()]
-  const child = spawn(
+  const program = startProgram(
     process.execPath,
     [
       join(repoRoot, 'bin', 'iam-sidecar.ts'),
@@ -49,45 +50,33 @@ export async function startBrokerProcess(
       ...flags,
     ],
     {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: dir,
-        AWS_ACCESS_KEY_ID: BROKER_AWS_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: BROKER_AWS_CREDENTIALS.secretAccessKey,
-        AWS_EC2_METADATA_DISABLED: 'true',
-      },
+      PATH: process.env.PATH ?? '',
+      HOME: dir,
+      AWS_ACCESS_KEY_ID: BROKER_AWS_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: BROKER_AWS_CREDENTIALS.secretAccessKey,
+      AWS_EC2_METADATA_DISABLED: 'true',
     },
   )
-  let out = ''
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()))
   const url = `https://127.0.0.1:${port}`
   const bp: BrokerProcess = {
     url,
     caFile: cluster.info.caCertFile,
-    child,
-    output: () => out,
+    child: program.child,
+    output: program.output,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((r) => child.once('exit', r))
-        child.kill('SIGTERM')
-        await exited
-      }
+      await program.stop()
       rmSync(dir, { recursive: true, force: true })
     },
   }
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`broker exited ${child.exitCode}:\n${out}`)
-    const { status } = await httpsGet(`${url}/readyz`, cluster.info.caCertFile).catch(() => ({
-      status: 0,
-    }))
-    if (status === 200) return bp
-    if (Date.now() > deadline) {
-      await bp.stop()
-      throw new Error(`broker not ready in 30 s:\n${out}`)
-    }
-    await new Promise((r) => setTimeout(r, 100))
+  try {
+    await waitUntilReady(
+      program,
+      async () => (await httpsGet(`${url}/readyz`, cluster.info.caCertFile)).status === 200,
+      { what: 'broker', timeoutMs: 30_000, pollMs: 100 },
+    )
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true })
+    throw err
   }
+  return bp
 }

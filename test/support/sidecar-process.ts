@@ -1,10 +1,11 @@
 // Runs the sidecar bundle (dist/sidecar.mjs, exactly what a pod runs) as a child process.
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { repoRoot } from '../peers/paths.ts'
 import { freePort } from '../peers/ports.ts'
+import { startProgram, waitUntilReady } from './program.ts'
 
 export const SIDECAR_BUNDLE = join(repoRoot, 'dist', 'sidecar.mjs')
 
@@ -30,7 +31,7 @@ export async function startSidecar(o: {
   const tokenFile = join(dir, 'sa-token')
   writeFileSync(tokenFile, o.token)
   const port = await freePort()
-  const child = spawn(
+  const program = startProgram(
     process.execPath,
     [
       SIDECAR_BUNDLE,
@@ -41,46 +42,33 @@ export async function startSidecar(o: {
       `--broker-ca-file=${o.caFile}`,
       ...(o.extraArgs ?? []),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } },
+    { PATH: process.env.PATH ?? '' },
   )
-  let out = ''
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()))
   const url = `http://127.0.0.1:${port}`
   const sp: SidecarProcess = {
     port,
     url,
     secretFile: join(dir, 'secret', 'token'),
     tokenFile,
-    child,
-    output: () => out,
+    child: program.child,
+    output: program.output,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((r) => child.once('exit', r))
-        child.kill('SIGTERM')
-        await exited
-      }
+      await program.stop()
       rmSync(dir, { recursive: true, force: true })
     },
   }
-  const deadline = Date.now() + 15_000
   const want = o.waitReady === false ? '/healthz' : '/readyz'
-  for (;;) {
-    if (child.exitCode !== null) {
-      rmSync(dir, { recursive: true, force: true })
-      throw new Error(`sidecar exited ${child.exitCode}:\n${out}`)
-    }
-    const ok = await fetch(url + want).then(
-      (r) => r.ok,
-      () => false,
-    )
-    if (ok) return sp
-    if (Date.now() > deadline) {
-      await sp.stop()
-      throw new Error(`sidecar not ${want} in 15 s:\n${out}`)
-    }
-    await new Promise((r) => setTimeout(r, 50))
+  try {
+    await waitUntilReady(program, async () => (await fetch(url + want)).ok, {
+      what: `sidecar ${want}`,
+      timeoutMs: 15_000,
+      pollMs: 50,
+    })
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true })
+    throw err
   }
+  return sp
 }
 
 export function readSecret(sp: SidecarProcess): string {
