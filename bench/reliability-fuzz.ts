@@ -12,16 +12,9 @@ import { join } from 'node:path'
 import { startControlPlane } from '../test/peers/control-plane.ts'
 import { makeTestCluster } from '../test/peers/cluster.ts'
 import { repoRoot } from '../test/peers/paths.ts'
+import { httpsGet } from '../test/support/broker-fixture.ts'
+import { startFuzzTargets } from '../test/support/fuzz-targets.ts'
 import {
-  BROKER_AWS_CREDENTIALS,
-  httpsGet,
-  startRealBroker,
-} from '../test/support/broker-fixture.ts'
-import { startTestInjector } from '../test/support/injector-fixture.ts'
-import { createPod, createServiceAccount, podToken } from '../test/support/pods.ts'
-import { readSecret, startSidecar } from '../test/support/sidecar-process.ts'
-import {
-  HOSTILE_POLICIES,
   Rng,
   brokerCase,
   generate,
@@ -38,7 +31,6 @@ import {
 import { scanForSecrets } from '../test/support/secret-scan.ts'
 
 const CASES = 10_000
-const ACCOUNT = '123456789012'
 const SEED = 0x1a2b3c4d
 
 interface Outcome {
@@ -98,111 +90,79 @@ async function main(): Promise<void> {
   console.log('# starting the control plane')
   const plane = await startControlPlane({ controllerManager: false })
   const { cluster } = makeTestCluster(plane)
-  const secrets: string[] = [BROKER_AWS_CREDENTIALS.secretAccessKey]
   const haystacks = new Set<string>()
+  const targets = await startFuzzTargets(cluster)
+  const { broker, sidecar, injector, secrets, podSecret: secret } = targets
+  const namespaces = targets.hostileNamespaces
   const keepCreds = (body: string): void => {
     const j = JSON.parse(body) as { SecretAccessKey?: string; Token?: string }
     if (j.SecretAccessKey) secrets.push(j.SecretAccessKey, j.Token ?? '')
   }
-  const broker = await startRealBroker(cluster)
   try {
-    const ns = await cluster.freshNamespace(
-      'fuzz',
-      {},
+    const t0 = performance.now()
+    const rng = new Rng(SEED)
+    const s = await campaign(
+      'sidecar',
+      makeSender({ port: sidecar.port }),
+      generate(CASES, (i) => sidecarCase(rng, { port: sidecar.port, secret }, i)),
       {
-        'iam-sidecar/permitted': `arn:aws:iam::${ACCOUNT}:role/web`,
+        probe: async () => {
+          if (sidecar.child.exitCode !== null || sidecar.child.signalCode !== null) return false
+          const res = await fetch(`${sidecar.url}/v1/credentials`, {
+            headers: { authorization: secret },
+          }).catch(() => undefined)
+          if (res?.status !== 200) return false
+          keepCreds(await res.text())
+          return true
+        },
+        keep: (r) =>
+          r.status === 200 && r.body.includes('SecretAccessKey')
+            ? keepCreds(r.body)
+            : void haystacks.add(r.body),
       },
     )
-    await createServiceAccount(cluster, ns)
-    const pod = await createPod(cluster, {
-      namespace: ns,
-      name: 'fuzz',
-      annotations: { 'iam-sidecar/role': 'web' },
-    })
-    const token = await podToken(cluster, pod)
-    secrets.push(token)
-    const namespaces: string[] = []
-    for (const p of HOSTILE_POLICIES) {
-      const hns = await cluster.freshNamespace('hostile', {}, { 'iam-sidecar/permitted': p })
-      await createServiceAccount(cluster, hns)
-      namespaces.push(hns)
+    const b = await campaign(
+      'broker',
+      makeSender({ port: broker.port, ca: readFileSync(broker.caFile) }),
+      generate(CASES, (i) => brokerCase(rng, i)),
+      {
+        probe: async () =>
+          (await httpsGet(`${broker.url}/healthz`, broker.caFile).catch(() => undefined))
+            ?.status === 200,
+        keep: (r) => void haystacks.add(r.body),
+      },
+    )
+    const injCases = function* (): Generator<FuzzCase> {
+      yield* oversizedInjectorCases(rng)
+      yield* generate(CASES, (i) => injectorCase(rng, { namespaces }, i))
     }
-    const sidecar = await startSidecar({ brokerUrl: broker.url, caFile: broker.caFile, token })
-    const injector = await startTestInjector(cluster, [
-      `--broker-url=${broker.url}`,
-      `--base-role-arn=arn:aws:iam::${ACCOUNT}:role/`,
-    ])
-    try {
-      const secret = readSecret(sidecar)
-      secrets.push(secret)
-      const t0 = performance.now()
-      const rng = new Rng(SEED)
-      const s = await campaign(
-        'sidecar',
-        makeSender({ port: sidecar.port }),
-        generate(CASES, (i) => sidecarCase(rng, { port: sidecar.port, secret }, i)),
-        {
-          probe: async () => {
-            if (sidecar.child.exitCode !== null || sidecar.child.signalCode !== null) return false
-            const res = await fetch(`${sidecar.url}/v1/credentials`, {
-              headers: { authorization: secret },
-            }).catch(() => undefined)
-            if (res?.status !== 200) return false
-            keepCreds(await res.text())
-            return true
-          },
-          keep: (r) =>
-            r.status === 200 && r.body.includes('SecretAccessKey')
-              ? keepCreds(r.body)
-              : void haystacks.add(r.body),
-        },
-      )
-      const b = await campaign(
-        'broker',
-        makeSender({ port: broker.port, ca: readFileSync(broker.caFile) }),
-        generate(CASES, (i) => brokerCase(rng, i)),
-        {
-          probe: async () =>
-            (await httpsGet(`${broker.url}/healthz`, broker.caFile).catch(() => undefined))
-              ?.status === 200,
-          keep: (r) => void haystacks.add(r.body),
-        },
-      )
-      const injCases = function* (): Generator<FuzzCase> {
-        yield* oversizedInjectorCases(rng)
-        yield* generate(CASES, (i) => injectorCase(rng, { namespaces }, i))
-      }
-      const i = await campaign(
-        'injector',
-        makeSender({ port: injector.port, ca: injector.caPem! }),
-        injCases(),
-        {
-          probe: () => postReview(injector.port, injector.caPem!),
-          keep: (r) => void haystacks.add(r.body),
-        },
-      )
-      const scan = scanForSecrets(
-        [...haystacks, broker.logs(), injector.logs(), sidecar.output()],
-        secrets.filter(Boolean),
-      )
-      const results = {
-        fuzz_inputs: s.sent + b.sent + i.sent,
-        fuzz_crashes: s.crashes + b.crashes + i.crashes,
-        secrets_leaked: scan.leaks,
-        fuzz_wrong_answers: s.wrong + b.wrong + i.wrong,
-        fuzz_seconds: Math.round((performance.now() - t0) / 100) / 10,
-        node_version: process.version,
-      }
-      const out = join(repoRoot, 'bench', 'results', 'reliability-fuzz.json')
-      mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true })
-      writeFileSync(out, JSON.stringify(results, null, 2) + '\n')
-      console.log(JSON.stringify(results, null, 2))
-    } finally {
-      await sidecar.stop()
-      await injector.close()
+    const i = await campaign(
+      'injector',
+      makeSender({ port: injector.port, ca: injector.caPem! }),
+      injCases(),
+      {
+        probe: () => postReview(injector.port, injector.caPem!),
+        keep: (r) => void haystacks.add(r.body),
+      },
+    )
+    const scan = scanForSecrets(
+      [...haystacks, broker.logs(), injector.logs(), sidecar.output()],
+      secrets.filter(Boolean),
+    )
+    const results = {
+      fuzz_inputs: s.sent + b.sent + i.sent,
+      fuzz_crashes: s.crashes + b.crashes + i.crashes,
+      secrets_leaked: scan.leaks,
+      fuzz_wrong_answers: s.wrong + b.wrong + i.wrong,
+      fuzz_seconds: Math.round((performance.now() - t0) / 100) / 10,
+      node_version: process.version,
     }
+    const out = join(repoRoot, 'bench', 'results', 'reliability-fuzz.json')
+    mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true })
+    writeFileSync(out, JSON.stringify(results, null, 2) + '\n')
+    console.log(JSON.stringify(results, null, 2))
   } finally {
-    await broker.close()
+    await targets.stop()
     await plane.stop()
   }
 }

@@ -9,17 +9,11 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { useCluster } from '../peers/cluster.ts'
+import { httpsGet, type TestBrokerRuntime } from '../support/broker-fixture.ts'
+import { startFuzzTargets, type FuzzTargets } from '../support/fuzz-targets.ts'
+import type { TestInjector } from '../support/injector-fixture.ts'
+import type { SidecarProcess } from '../support/sidecar-process.ts'
 import {
-  BROKER_AWS_CREDENTIALS,
-  httpsGet,
-  startRealBroker,
-  type TestBrokerRuntime,
-} from '../support/broker-fixture.ts'
-import { startTestInjector, type TestInjector } from '../support/injector-fixture.ts'
-import { createPod, createServiceAccount, podToken } from '../support/pods.ts'
-import { readSecret, startSidecar, type SidecarProcess } from '../support/sidecar-process.ts'
-import {
-  HOSTILE_POLICIES,
   Rng,
   brokerCase,
   generate,
@@ -38,7 +32,6 @@ import { scanForSecrets } from '../support/secret-scan.ts'
 const FUZZ_CASES = 10_000
 const CONCURRENCY = 32
 const PROBE_EVERY = 500
-const ACCOUNT = '123456789012'
 const SEED = 0x1a2b3c4d
 
 const cluster = await useCluster()
@@ -46,11 +39,12 @@ let broker: TestBrokerRuntime
 let injector: TestInjector
 let sidecar: SidecarProcess
 let podSecret: string
-const hostileNamespaces: string[] = []
+let hostileNamespaces: readonly string[] = []
 /** Every secret issued during the run. */
-const secrets: string[] = [BROKER_AWS_CREDENTIALS.secretAccessKey]
+let secrets: string[] = []
 /** Everything captured that must not carry a secret (credential-carrying 200s are left out). */
 const haystacks = new Set<string>()
+let targets: FuzzTargets | undefined
 
 function collectCredentials(body: string): void {
   const j = JSON.parse(body) as { SecretAccessKey?: string; Token?: string }
@@ -58,39 +52,11 @@ function collectCredentials(body: string): void {
 }
 
 before(async () => {
-  broker = await startRealBroker(cluster)
-  const ns = await cluster.freshNamespace(
-    'fuzz',
-    {},
-    {
-      'iam-sidecar/permitted': `arn:aws:iam::${ACCOUNT}:role/web`,
-    },
-  )
-  await createServiceAccount(cluster, ns)
-  const pod = await createPod(cluster, {
-    namespace: ns,
-    name: 'fuzz',
-    annotations: { 'iam-sidecar/role': 'web' },
-  })
-  const token = await podToken(cluster, pod)
-  secrets.push(token)
-  sidecar = await startSidecar({ brokerUrl: broker.url, caFile: broker.caFile, token })
-  podSecret = readSecret(sidecar)
-  secrets.push(podSecret)
-  for (const p of HOSTILE_POLICIES) {
-    const hns = await cluster.freshNamespace('hostile', {}, { 'iam-sidecar/permitted': p })
-    await createServiceAccount(cluster, hns, 'app', { 'iam-sidecar/role': 'a'.repeat(64) })
-    hostileNamespaces.push(hns)
-  }
-  injector = await startTestInjector(cluster, [
-    `--broker-url=${broker.url}`,
-    `--base-role-arn=arn:aws:iam::${ACCOUNT}:role/`,
-  ])
+  targets = await startFuzzTargets(cluster)
+  ;({ broker, injector, sidecar, podSecret, hostileNamespaces, secrets } = targets)
 })
 after(async () => {
-  await sidecar?.stop()
-  await injector?.close()
-  await broker?.close()
+  await targets?.stop()
 })
 
 interface Tally {
