@@ -17,8 +17,13 @@ export interface TestPki {
   readonly caKey: string
   readonly saKey: string
   readonly saPub: string
-  /** Issues a serving certificate for 127.0.0.1/localhost (and extra DNS names) signed by the CA. */
-  issueServing(name: string, dnsNames?: readonly string[]): CertFiles
+  /**
+   * Issues a serving certificate for 127.0.0.1/localhost (and extra DNS names and IP addresses)
+   * signed by the CA.
+   */
+  issueServing(name: string, dnsNames?: readonly string[], ips?: readonly string[]): CertFiles
+  /** Issues a client certificate (CN = user, O = groups), e.g. a kubelet's system:node:NAME. */
+  issueClient(name: string, user: string, groups?: readonly string[]): CertFiles
 }
 
 function openssl(dir: string, args: readonly string[]): void {
@@ -60,46 +65,63 @@ export function openPki(dir: string): TestPki {
     caKey,
     saKey,
     saPub,
-    issueServing(name, dnsNames = []) {
-      name = `${name}-${randomBytes(4).toString('hex')}`
-      const key = join(dir, `${name}.key`)
-      const csr = join(dir, `${name}.csr`)
-      const cert = join(dir, `${name}.crt`)
-      const ext = join(dir, `${name}.ext`)
-      const sans = ['IP:127.0.0.1', 'DNS:localhost', ...dnsNames.map((d) => `DNS:${d}`)]
-      writeFileSync(ext, `subjectAltName=${sans.join(',')}\nextendedKeyUsage=serverAuth\n`)
-      openssl(dir, [
-        'req',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-subj',
+    issueServing(name, dnsNames = [], ips = []) {
+      const sans = [
+        'IP:127.0.0.1',
+        'DNS:localhost',
+        ...dnsNames.map((d) => `DNS:${d}`),
+        ...ips.map((ip) => `IP:${ip}`),
+      ]
+      return issue(
+        name,
         `/CN=${name}`,
-        '-keyout',
-        key,
-        '-out',
-        csr,
-      ])
-      openssl(dir, [
-        'x509',
-        '-req',
-        '-in',
-        csr,
-        '-CA',
-        caCert,
-        '-CAkey',
-        caKey,
-        '-CAcreateserial',
-        '-days',
-        '2',
-        '-extfile',
-        ext,
-        '-out',
-        cert,
-      ])
-      return { cert, key }
+        `subjectAltName=${sans.join(',')}\nextendedKeyUsage=serverAuth\n`,
+      )
     },
+    issueClient(name, user, groups = []) {
+      const subject = `${groups.map((g) => `/O=${g}`).join('')}/CN=${user}`
+      return issue(name, subject, 'extendedKeyUsage=clientAuth\n')
+    },
+  }
+
+  function issue(name: string, subject: string, extensions: string): CertFiles {
+    name = `${name}-${randomBytes(4).toString('hex')}`
+    const key = join(dir, `${name}.key`)
+    const csr = join(dir, `${name}.csr`)
+    const cert = join(dir, `${name}.crt`)
+    const ext = join(dir, `${name}.ext`)
+    writeFileSync(ext, extensions)
+    openssl(dir, [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-subj',
+      subject,
+      '-keyout',
+      key,
+      '-out',
+      csr,
+    ])
+    openssl(dir, [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      caCert,
+      '-CAkey',
+      caKey,
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      ext,
+      '-out',
+      cert,
+    ])
+    return { cert, key }
   }
 }

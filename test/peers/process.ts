@@ -18,11 +18,15 @@ export function startProcess(
   name: string,
   cmd: string,
   args: readonly string[],
-  opts: { logDir: string; env?: NodeJS.ProcessEnv; cwd?: string },
+  opts: { logDir: string; env?: NodeJS.ProcessEnv; cwd?: string; netns?: string },
 ): PeerProcess {
   const logFile = join(opts.logDir, `${name}.log`)
   const fd = openSync(logFile, 'a')
-  const child = spawn('bash', [guard, String(process.pid), '--', cmd, ...args], {
+  const guarded = ['bash', guard, String(process.pid), '--', cmd, ...args]
+  // A node harness peer runs inside the test's own network namespace. nsenter --net enters only
+  // that namespace (`ip netns exec` would also remount /sys and hide the cgroup mounts).
+  const argv = opts.netns ? ['nsenter', `--net=/var/run/netns/${opts.netns}`, ...guarded] : guarded
+  const child = spawn(argv[0]!, argv.slice(1), {
     stdio: ['ignore', fd, fd],
     env: opts.env ?? process.env,
     cwd: opts.cwd,
