@@ -105,7 +105,14 @@ export const INJECTOR_FLAGS = {
     env: `${E}BROKER_CA_CONFIGMAP`,
     default: 'iam-sidecar-broker-ca',
     description:
-      'ConfigMap (key ca.crt) with the broker CA, mounted into each sidecar; it must exist in every injected namespace (the chart distributes it).',
+      'ConfigMap (key ca.crt) with the broker CA, mounted into each sidecar; it must exist in every injected namespace. Used when --broker-ca-cluster-trust-bundle is not set (clusters before 1.33).',
+  }),
+  brokerCaClusterTrustBundle: stringFlag({
+    name: 'broker-ca-cluster-trust-bundle',
+    env: `${E}BROKER_CA_CLUSTER_TRUST_BUNDLE`,
+    optional: true,
+    description:
+      'ClusterTrustBundle (cluster-scoped) with the broker CA, projected into each sidecar by the kubelet: namespaces created later need no step. Wins over --broker-ca-configmap.',
   }),
   tokenAudience: tokenAudienceFlag(E, "Audience of the projected token; must match the broker's."),
   tokenExpiration: durationFlag({

@@ -42,6 +42,7 @@ type SpecConfig = Pick<
   | 'imagePullPolicy'
   | 'brokerUrl'
   | 'brokerCaConfigMap'
+  | 'brokerCaClusterTrustBundle'
   | 'tokenAudience'
   | 'tokenExpiration'
   | 'nativeSidecars'
@@ -107,10 +108,7 @@ export function sidecarSpec(cfg: SpecConfig): SidecarSpec {
       },
     },
     { name: L.secretVolume, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
-    {
-      name: L.brokerCaVolume,
-      configMap: { name: cfg.brokerCaConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] },
-    },
+    brokerCaVolume(cfg),
   ]
   return {
     container,
@@ -121,5 +119,25 @@ export function sidecarSpec(cfg: SpecConfig): SidecarSpec {
     ],
     appMount: { name: L.secretVolume, mountPath: L.secretDir, readOnly: true },
     native: cfg.nativeSidecars,
+  }
+}
+
+/**
+ * The broker CA: from a ClusterTrustBundle where the cluster has them (one cluster-scoped object,
+ * so a namespace created after the install needs nothing), else from a ConfigMap that must exist
+ * in the pod's namespace.
+ */
+function brokerCaVolume(cfg: SpecConfig): V1Volume {
+  if (cfg.brokerCaClusterTrustBundle) {
+    return {
+      name: L.brokerCaVolume,
+      projected: {
+        sources: [{ clusterTrustBundle: { name: cfg.brokerCaClusterTrustBundle, path: 'ca.crt' } }],
+      },
+    }
+  }
+  return {
+    name: L.brokerCaVolume,
+    configMap: { name: cfg.brokerCaConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] },
   }
 }

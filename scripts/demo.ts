@@ -1,159 +1,191 @@
-// `npm run demo`: the main job on embedded defaults, all local and real. A control plane
-// (etcd + kube-apiserver) and the STS emulator (moto), the broker and the injector as local
-// processes-in-this-process with generated TLS; a namespace with a policy; an annotated pod is
-// admitted, its sidecar runs, and an app with the pod's env prints the role ARN it now holds;
-// then a pod asking for a role its namespace does not permit is refused. Everything is cleaned
-// up, also on Ctrl-C.
+// `npm run demo`: the main job on embedded defaults, on a real node. It installs (first run) or
+// reuses the peers, starts a one-node Kubernetes cluster in a network namespace of its own (etcd,
+// kube-apiserver, controllers, scheduler, containerd + runc, a kubelet, kube-proxy, CoreDNS) and
+// the STS emulator, builds the OCI images from this checkout, `helm install`s the chart, and then
+// a tenant's annotated pod prints the role ARN its AWS SDK holds while a pod asking for a role its
+// namespace does not permit is refused. Everything is removed at the end, also on Ctrl-C.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { CoreV1Api, type V1Pod } from '@kubernetes/client-node'
-import { buildSidecar } from './build-sidecar.ts'
-import { startControlPlane, type ControlPlane } from '../test/peers/control-plane.ts'
-import { makeTestCluster } from '../test/peers/cluster.ts'
-import { startRealBroker } from '../test/support/broker-fixture.ts'
-import { startTestInjector, waitForWebhook } from '../test/support/injector-fixture.ts'
-import { createServiceAccount } from '../test/support/pods.ts'
-import { runPodLocally } from '../test/support/run-pod.ts'
+import { buildImages } from './image/images.ts'
+import { nodeBinaries } from '../test/peers/paths.ts'
+import { importImages, startNodeCluster, type NodeCluster } from '../test/node/node-cluster.ts'
+import { kubeFor, until } from '../test/node/kubectl.ts'
+import {
+  installChart,
+  podsOf,
+  RELEASE_NS,
+  RESTRICTED_CONTAINER,
+  SDK_JS,
+  tenantNamespace,
+  type Pod,
+} from '../test/node/tenant.ts'
 
 const root = resolve(import.meta.dirname, '..')
 const ACCOUNT = '123456789012' // the account moto gives every role
 const t0 = performance.now()
 const cleanups: (() => Promise<unknown>)[] = []
 let stepStart = performance.now()
+const times: Record<string, number> = {}
 
 function step(n: number, text: string): void {
   stepStart = performance.now()
   process.stdout.write(`\n[${n}] ${text}\n`)
 }
-function done(detail = ''): void {
-  process.stdout.write(
-    `    ok (${((performance.now() - stepStart) / 1000).toFixed(1)} s)${detail ? ` ${detail}` : ''}\n`,
-  )
+function done(key: string, detail = ''): void {
+  const s = (performance.now() - stepStart) / 1000
+  times[key] = s
+  process.stdout.write(`    ok (${s.toFixed(1)} s)${detail ? ` ${detail}` : ''}\n`)
 }
 const say = (text: string): void => void process.stdout.write(`    ${text}\n`)
 
-const restricted = {
-  runAsNonRoot: true,
-  runAsUser: 1000,
-  allowPrivilegeEscalation: false,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-}
-const appPod = (name: string, role: string): V1Pod => ({
-  metadata: { name, annotations: { 'iam-sidecar/inject': 'true', 'iam-sidecar/role': role } },
+const demoPod = (ns: string, name: string, role: string, node: NodeCluster): object => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: {
+    name,
+    namespace: ns,
+    annotations: { 'iam-sidecar/inject': 'true', 'iam-sidecar/role': role },
+  },
   spec: {
     serviceAccountName: 'app',
-    nodeName: 'demo-node',
-    containers: [{ name: 'app', image: 'example.com/app:1', securityContext: restricted }],
+    restartPolicy: 'Never',
+    containers: [
+      {
+        name: 'app',
+        image: SDK_JS,
+        imagePullPolicy: 'IfNotPresent',
+        env: [
+          { name: 'AWS_REGION', value: 'us-east-1' },
+          { name: 'AWS_ENDPOINT_URL_STS', value: node.stsEndpoint },
+        ],
+        securityContext: RESTRICTED_CONTAINER,
+      },
+    ],
   },
 })
 
 async function main(): Promise<void> {
   process.stdout.write(
-    'iam-sidecar demo: per-pod AWS roles through an injected sidecar and a broker, on real local parts.\n',
+    'iam-sidecar demo: per-pod AWS roles through an injected sidecar and a broker, on a real kubelet.\n',
   )
   step(
     1,
-    'Test peers (etcd, kube-apiserver, moto) from the per-user cache; built on first use, which takes minutes',
+    'Peers (etcd, Kubernetes, containerd, runc, CNI, CoreDNS, helm, moto) from the per-user cache; the first run builds them (15-30 min on 2 cores)',
   )
-  execFileSync('bash', [join(root, 'scripts/peers/install.sh'), 'moto', 'etcd', 'kubernetes'], {
-    stdio: 'inherit',
-  })
-  await buildSidecar()
-  done()
+  execFileSync(
+    'bash',
+    [
+      join(root, 'scripts/peers/install.sh'),
+      'node-host',
+      'moto',
+      'etcd',
+      'helm',
+      'runc',
+      'cni-plugins',
+      'pause',
+      'containerd',
+      'coredns',
+      'kubernetes',
+    ],
+    { stdio: 'inherit' },
+  )
+  done('peers')
 
-  step(
-    2,
-    'Starting etcd, kube-apiserver (RBAC, Pod Security admission) and the STS emulator on loopback',
-  )
-  const plane: ControlPlane = await startControlPlane({ controllerManager: false })
-  cleanups.push(() => plane.stop())
-  const { cluster } = makeTestCluster(plane)
-  done(`apiserver ${plane.apiserverUrl}, STS ${plane.stsEndpoint}`)
+  step(2, 'Starting a one-node cluster in its own network namespace, and the STS emulator')
+  const node = await startNodeCluster()
+  cleanups.push(() => node.stop())
+  const kube = kubeFor(node)
+  done('node', `node ${node.nodeName} Ready at ${node.nodeIp}, apiserver ${node.apiserverUrl}`)
 
   step(
     3,
-    'Starting the broker (TLS from a generated CA) and the injector (self-bootstrapped TLS, its webhook registered)',
+    'Building the OCI images from this checkout (no container engine) and loading them into containerd',
   )
-  const broker = await startRealBroker(cluster, ['--log-level=error'])
-  cleanups.push(() => broker.close())
-  const injector = await startTestInjector(cluster, [
-    `--broker-url=${broker.url}`,
-    `--base-role-arn=arn:aws:iam::${ACCOUNT}:role/`,
-    '--log-level=error',
-  ])
-  cleanups.push(() => injector.close())
-  done(`broker ${broker.url}, injector https://127.0.0.1:${injector.port}/mutate`)
+  const images = await buildImages(['iam-sidecar', 'sdk-js-v3'])
+  importImages(
+    nodeBinaries().ctr,
+    node.containerdSocket,
+    images.map((i) => i.file),
+  )
+  for (const i of images) say(`${i.reference}  ${(i.bytes / 1048576).toFixed(0)} MiB`)
+  done('images')
 
   step(
     4,
-    'Creating namespace "demo-*" (Pod Security restricted) with policy iam-sidecar/permitted = arn:aws:iam::123456789012:role/demo-.*',
+    `helm install iam-sidecar ./chart -n ${RELEASE_NS} (Pod Security restricted): the injector and the broker as pods`,
   )
-  const ns = await cluster.freshNamespace(
-    'demo',
-    { ...injector.selector, 'pod-security.kubernetes.io/enforce': 'restricted' },
-    {
-      'iam-sidecar/permitted': `arn:aws:iam::${ACCOUNT}:role/demo-.*`,
-    },
-  )
-  await createServiceAccount(cluster, ns)
-  await waitForWebhook(cluster, ns, () => appPod(`probe-${Date.now()}`, 'demo-reader'))
-  done(`namespace ${ns}`)
+  await installChart(kube, node)
+  for (const p of await podsOf(kube, RELEASE_NS, 'app.kubernetes.io/instance=iam-sidecar'))
+    say(`${p.metadata.name.padEnd(40)} ${p.status.phase}`)
+  done('install')
 
   step(
     5,
-    'Creating pod "reader" annotated iam-sidecar/inject: "true", iam-sidecar/role: demo-reader',
+    `Creating namespace "demo" (after the install, Pod Security restricted) with iam-sidecar/permitted = arn:aws:iam::${ACCOUNT}:role/demo-.*`,
   )
-  const core = cluster.kc.makeApiClient(CoreV1Api)
-  const stored = await core.createNamespacedPod({
-    namespace: ns,
-    body: appPod('reader', 'demo-reader'),
-  })
-  const sidecar = stored.spec!.initContainers![0]!
-  say(
-    `label added:            iam-sidecar/injected=${stored.metadata!.labels!['iam-sidecar/injected']}`,
-  )
-  say(
-    `init container added:   ${sidecar.name} (restartPolicy ${sidecar.restartPolicy}, startup probe ${sidecar.startupProbe?.httpGet?.path})`,
-  )
-  say(
-    `volumes added:          ${stored
-      .spec!.volumes!.map((v) => v.name)
-      .filter((n) => n.startsWith('iam-sidecar'))
-      .join(', ')}`,
-  )
-  for (const e of stored.spec!.containers[0]!.env ?? [])
-    say(`env in container app:   ${e.name}=${e.value}`)
-  done()
+  const ns = await tenantNamespace(kube, 'demo', `arn:aws:iam::${ACCOUNT}:role/demo-.*`)
+  done('namespace')
 
   step(
     6,
-    "Running the pod's sidecar as the kubelet would, and an app (AWS SDK for JavaScript v3) with the pod's env",
+    'Creating pod "reader" annotated iam-sidecar/inject: "true", iam-sidecar/role: demo-reader',
   )
-  const kubelet = mkdtempSync(join(tmpdir(), 'iam-sidecar-demo-'))
-  cleanups.push(async () => rmSync(kubelet, { recursive: true, force: true }))
-  const run = await runPodLocally(stored, { root: kubelet, cluster, brokerCaFile: broker.caFile })
-  if (run.code !== 0) throw new Error(`the app failed: ${run.stderr}`)
-  say(`the app calls sts:GetCallerIdentity and is: ${run.stdout.trim()}`)
-  done()
+  await kube.apply([demoPod(ns, 'reader', 'demo-reader', node)])
+  const stored = await kube.json<
+    Pod & {
+      spec: {
+        initContainers: { name: string; restartPolicy?: string }[]
+        volumes: { name: string }[]
+        containers: { env?: { name: string; value?: string }[] }[]
+      }
+    }
+  >(['get', 'pod', '-n', ns, 'reader'])
+  const sidecar = stored.spec.initContainers[0]!
+  say(
+    `init container added:   ${sidecar.name} (restartPolicy ${sidecar.restartPolicy}, startup probe /readyz)`,
+  )
+  say(
+    `volumes added:          ${stored.spec.volumes
+      .map((v) => v.name)
+      .filter((n) => n.startsWith('iam-sidecar'))
+      .join(', ')}`,
+  )
+  for (const e of stored.spec.containers[0]!.env ?? [])
+    if (e.name.startsWith('AWS_CONTAINER')) say(`env in container app:   ${e.name}=${e.value}`)
+  await until(
+    'pod reader Succeeded',
+    async () => {
+      const p = await kube.json<Pod>(['get', 'pod', '-n', ns, 'reader'])
+      if (p.status.phase === 'Failed')
+        throw new Error(await kube.kubectl(['logs', '-n', ns, 'reader', '--all-containers']))
+      return p.status.phase === 'Succeeded' ? p : undefined
+    },
+    180_000,
+    () => kube.kubectl(['describe', 'pod', '-n', ns, 'reader']),
+  )
+  const arn = (await kube.kubectl(['logs', '-n', ns, 'reader', '-c', 'app'])).trim()
+  say(`the kubelet ran the sidecar first, then the app (AWS SDK for JavaScript v3), which is:`)
+  say(`  ${arn}`)
+  say('the app exited 0 and the kubelet stopped the sidecar: the pod Succeeded')
+  done('pod')
 
   step(7, 'Creating pod "intruder" asking for role admin, which the namespace does not permit')
   try {
-    await core.createNamespacedPod({ namespace: ns, body: appPod('intruder', 'admin') })
+    await kube.apply([demoPod(ns, 'intruder', 'admin', node)])
     throw new Error('the pod was admitted')
   } catch (err) {
-    const body = JSON.parse(String((err as { body?: string }).body ?? '{}')) as { message?: string }
-    if (!body.message) throw err
-    say(`refused by the API server: ${body.message}`)
+    const m = /denied the request: (.*)/.exec((err as Error).message)
+    if (!m) throw err
+    say(`refused by the API server: ${m[1]!.trim()}`)
   }
-  done()
+  done('refused')
 }
 
 async function cleanup(): Promise<void> {
+  const start = performance.now()
   for (const c of cleanups.reverse()) await c().catch(() => {})
   cleanups.length = 0
+  times.cleanup = (performance.now() - start) / 1000
 }
 
 process.once('SIGINT', () => {
@@ -164,8 +196,10 @@ process.once('SIGINT', () => {
 try {
   await main()
   await cleanup()
+  const total = (performance.now() - t0) / 1000
+  const peers = times.peers ?? 0
   process.stdout.write(
-    `\ndemo finished in ${((performance.now() - t0) / 1000).toFixed(1)} s; everything stopped and removed.\n`,
+    `\ndemo finished in ${total.toFixed(1)} s (peers ${peers.toFixed(1)} s${peers > 60 ? ', cold: built' : ', warm: cached'}; node ${(times.node ?? 0).toFixed(1)} s; images ${(times.images ?? 0).toFixed(1)} s; helm install ${(times.install ?? 0).toFixed(1)} s; pod ${(times.pod ?? 0).toFixed(1)} s); everything stopped and removed.\n`,
   )
 } catch (err) {
   await cleanup()

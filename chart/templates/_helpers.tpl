@@ -184,3 +184,24 @@ imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end }}
+
+{{/*
+The ClusterTrustBundle API version for the broker CA ("" when the CA goes out as per-namespace
+ConfigMaps instead: brokerCa.distribution configMap, or auto on a cluster that does not serve
+certificates.k8s.io/v1, where ClusterTrustBundle projection may be off). auto takes v1 (GA and
+on by default since 1.37); clusterTrustBundle also takes v1beta1 (1.33-1.36, where the operator
+turned the ClusterTrustBundle and ClusterTrustBundleProjection feature gates on).
+*/}}
+{{- define "iam-sidecar.trustBundleApiVersion" -}}
+{{- $d := .Values.brokerCa.distribution }}
+{{- if ne $d "configMap" }}
+{{- if .Capabilities.APIVersions.Has "certificates.k8s.io/v1/ClusterTrustBundle" }}certificates.k8s.io/v1
+{{- else if and (eq $d "clusterTrustBundle") (.Capabilities.APIVersions.Has "certificates.k8s.io/v1beta1/ClusterTrustBundle") }}certificates.k8s.io/v1beta1
+{{- else if eq $d "clusterTrustBundle" }}certificates.k8s.io/v1
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "iam-sidecar.trustBundleName" -}}
+{{- printf "%s-broker-ca" (include "iam-sidecar.fullname" .) | trunc 253 }}
+{{- end }}

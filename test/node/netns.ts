@@ -28,7 +28,7 @@ export function pickNetwork(id: string): NodeNetwork {
   throw new Error('no free /30 in 198.18.0.0/16 for the test node')
 }
 
-export function createNetwork(n: NodeNetwork): void {
+export function createNetwork(n: NodeNetwork, serviceCidr: string): void {
   ip('netns', 'add', n.netns)
   ip('link', 'add', n.hostVeth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', n.netns)
   ip('addr', 'add', `${n.hostIp}/30`, 'dev', n.hostVeth)
@@ -38,6 +38,10 @@ export function createNetwork(n: NodeNetwork): void {
   inNs(n.netns, 'ip', 'link', 'set', 'eth0', 'up')
   // Pods reach Services and the node through the bridge: the node routes between them.
   inNs(n.netns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1')
+  // The node's own processes (the API server calling a webhook Service) need a route to the
+  // Service range before kube-proxy's DNAT rewrites the address; a real node has its default
+  // route. Through loopback: whatever kube-proxy does not rewrite never leaves the namespace.
+  inNs(n.netns, 'ip', 'route', 'add', serviceCidr, 'dev', 'lo')
 }
 
 /** True when this process may lower its oom_score_adj (kubelets need it; some sandboxes refuse). */

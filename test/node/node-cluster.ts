@@ -149,7 +149,8 @@ export async function startNodeCluster(
     t = now
   }
   try {
-    createNetwork(net)
+    const serviceCidr = '10.96.0.0/24'
+    createNetwork(net, serviceCidr)
     const { netns, nodeIp } = net
     mkdirSync(join(workDir, 'pki'))
     const pki = createPki(join(workDir, 'pki'))
@@ -159,7 +160,7 @@ export async function startNodeCluster(
       nodeIp,
       podCidr: '10.244.0.0/24',
       podGateway: '10.244.0.1',
-      serviceCidr: '10.96.0.0/24',
+      serviceCidr,
       dnsServiceIp: '10.96.0.10',
       cgroupRoot,
       cgroupV2: cgroupV2Host(),

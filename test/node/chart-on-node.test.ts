@@ -1,0 +1,336 @@
+// End to end on a real node: `helm install ./chart` with image overrides only (plus the STS
+// emulator's endpoint and its fake broker keys), in a namespace where Pod Security `restricted`
+// is enforced; the injector and the broker run as pods on the kubelet; tenants' pods in a
+// namespace created after the install get their roles through the injected native sidecar.
+import { before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { buildImages } from '../../scripts/image/images.ts'
+import { nodeBinaries, repoRoot } from '../peers/paths.ts'
+import { POD_LAYOUT as L } from '../../lib/sidecar-runtime.ts'
+import { importImages } from './node-cluster.ts'
+import { getInNetns } from './in-netns.ts'
+import { kubeFor, until } from './kubectl.ts'
+import { useNode } from './use-node.ts'
+import {
+  appDeployment,
+  installChart,
+  podsOf,
+  RELEASE_NS,
+  SDK_GO,
+  SDK_JS,
+  RESTRICTED_CONTAINER,
+  tenantNamespace,
+  type Pod,
+} from './tenant.ts'
+
+const node = await useNode()
+const kube = kubeFor(node)
+const ACCOUNT = '123456789012'
+const arnOf = (role: string): RegExp =>
+  new RegExp(`^arn:aws:sts::${ACCOUNT}:assumed-role/${role}/[\\w+=,.@-]+$`, 'm')
+
+describe('the chart on a real node', { timeout: 900_000 }, () => {
+  let tenant = ''
+
+  before(async () => {
+    const images = await buildImages(['iam-sidecar', 'sdk-js-v3', 'sdk-go-v2'])
+    importImages(
+      nodeBinaries().ctr,
+      node.containerdSocket,
+      images.map((i) => i.file),
+    )
+    await installChart(kube, node)
+    tenant = await tenantNamespace(kube, 'tenant', `arn:aws:iam::${ACCOUNT}:role/app-.*`)
+  })
+
+  it('runs the injector and the broker as pods under Pod Security restricted, with self-bootstrapped webhook TLS', async () => {
+    const ns = await kube.json<{ metadata: { labels: Record<string, string> } }>([
+      'get',
+      'ns',
+      RELEASE_NS,
+    ])
+    assert.equal(ns.metadata.labels['pod-security.kubernetes.io/enforce'], 'restricted')
+    for (const component of ['injector', 'broker']) {
+      const pods = await podsOf(kube, RELEASE_NS, `app.kubernetes.io/component=${component}`)
+      assert.ok(pods.length >= 1, component)
+      for (const p of pods) {
+        assert.equal(p.spec.nodeName, node.nodeName)
+        assert.ok(
+          p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+          p.metadata.name,
+        )
+      }
+    }
+    const mwc = await kube.json<{ webhooks: { clientConfig: { caBundle?: string } }[] }>([
+      'get',
+      'mutatingwebhookconfiguration',
+      'iam-sidecar',
+    ])
+    assert.ok(mwc.webhooks[0]!.clientConfig.caBundle, 'the injector wrote its CA into the caBundle')
+    const ctb = await kube.json<{ spec: { trustBundle: string } }>([
+      'get',
+      'clustertrustbundle',
+      'iam-sidecar-broker-ca',
+    ])
+    const secret = await kube.json<{ data: Record<string, string> }>([
+      'get',
+      'secret',
+      '-n',
+      RELEASE_NS,
+      'iam-sidecar-broker-tls',
+    ])
+    assert.equal(
+      ctb.spec.trustBundle.trim(),
+      Buffer.from(secret.data['ca.crt']!, 'base64').toString().trim(),
+    )
+  })
+
+  it('gives a Deployment in a namespace created after the install its role, with the sidecar ready before an init container calls STS', async () => {
+    await kube.apply([appDeployment(node, tenant, { name: 'reader', role: 'app-reader' })])
+    const pod = await until(
+      'reader pod Ready',
+      async () => (await podsOf(kube, tenant, 'app=reader')).find(isReady),
+      180_000,
+      () => kube.kubectl(['describe', 'pods', '-n', tenant, '-l', 'app=reader']),
+    )
+    // The user's own init container (Go SDK v2) ran after the native sidecar was ready.
+    const initLog = await kube.kubectl(['logs', '-n', tenant, pod.metadata.name, '-c', 'sts-init'])
+    assert.match(initLog, arnOf('app-reader'))
+    const names = pod.spec.initContainers!.map((c) => c.name)
+    assert.deepEqual(names, [L.containerName, 'sts-init'])
+    const appLog = await until('an ARN in the app log', async () => {
+      const log = await kube.kubectl(['logs', '-n', tenant, pod.metadata.name, '-c', 'app'])
+      return arnOf('app-reader').test(log) ? log : undefined
+    })
+    assert.doesNotMatch(appLog, /failed/i)
+    // The sidecar's per-pod secret and projected token as the kubelet laid them out.
+    const vol = join(node.workDir, 'kubelet', 'pods', pod.metadata.uid, 'volumes')
+    const secret = join(vol, 'kubernetes.io~empty-dir', L.secretVolume, 'token')
+    assert.equal(statSync(secret).mode & 0o777, 0o444, 'the secret is readable by the app user')
+    assert.equal(statSync(secret).uid, 65532, 'written by the sidecar user')
+    assert.ok(existsSync(join(vol, 'kubernetes.io~projected', L.tokenVolume, 'token')))
+  })
+
+  it('serves pods as teams write them: two app containers, other users and fsGroup; leaves pods that did not ask alone', async () => {
+    const dep = appDeployment(node, tenant, { name: 'shapes', role: 'app-shapes' })
+    const spec = dep.spec.template.spec as Record<string, unknown> & { containers: object[] }
+    spec.securityContext = { runAsUser: 2000, runAsGroup: 3000, fsGroup: 4000 }
+    spec.containers.push({
+      name: 'go',
+      image: SDK_GO,
+      imagePullPolicy: 'IfNotPresent',
+      env: [
+        { name: 'AWS_REGION', value: 'us-east-1' },
+        { name: 'AWS_ENDPOINT_URL_STS', value: node.stsEndpoint },
+      ],
+      securityContext: { ...RESTRICTED_CONTAINER, runAsUser: 3000 },
+    })
+    // The Go client runs once and exits: keep the pod alive with restartPolicy Always (a Job-like
+    // container restarting is fine here; what matters is that each run gets the role).
+    const plain = appDeployment(node, tenant, { name: 'plain', role: 'unused', inject: false })
+    await kube.apply([dep, plain])
+    const pod = await until(
+      'shapes: both app containers got the role',
+      async () => {
+        const p = (await podsOf(kube, tenant, 'app=shapes'))[0]
+        if (!p) return undefined
+        const js = await kube
+          .kubectl(['logs', '-n', tenant, p.metadata.name, '-c', 'app'])
+          .catch(() => '')
+        const go = await kube
+          .kubectl(['logs', '-n', tenant, p.metadata.name, '-c', 'go'])
+          .catch(() => '')
+        return arnOf('app-shapes').test(js) && arnOf('app-shapes').test(go) ? p : undefined
+      },
+      180_000,
+      () => kube.kubectl(['describe', 'pods', '-n', tenant, '-l', 'app=shapes']),
+    )
+    assert.ok(pod)
+    const p = await until('plain pod Ready', async () =>
+      (await podsOf(kube, tenant, 'app=plain')).find(isReady),
+    )
+    assert.deepEqual(p.spec.initContainers ?? [], [], 'no sidecar in a pod that did not ask')
+    const env = JSON.stringify(p.spec.containers)
+    assert.ok(!env.includes('AWS_CONTAINER_CREDENTIALS_FULL_URI'))
+  })
+
+  it('completes a Job whose pod is injected (the native sidecar does not hold it)', async () => {
+    const job = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'batch', namespace: tenant },
+      spec: {
+        backoffLimit: 0,
+        template: appDeployment(node, tenant, { name: 'batch', role: 'app-batch', image: SDK_GO })
+          .spec.template,
+      },
+    }
+    job.spec.template.spec.restartPolicy = 'Never'
+    job.spec.template.spec.initContainers = []
+    await kube.apply([job])
+    await until(
+      'Job complete',
+      async () => {
+        const j = await kube.json<{ status: { succeeded?: number; failed?: number } }>([
+          'get',
+          'job',
+          '-n',
+          tenant,
+          'batch',
+        ])
+        if (j.status.failed) throw new Error('the Job failed')
+        return j.status.succeeded === 1 ? true : undefined
+      },
+      180_000,
+      () => kube.kubectl(['describe', 'pods', '-n', tenant, '-l', 'app=batch']),
+    )
+    const log = await kube.kubectl(['logs', '-n', tenant, 'job/batch', '-c', 'app'])
+    assert.match(log, arnOf('app-batch'))
+  })
+
+  it('restarts a killed sidecar, and the app keeps getting credentials', async () => {
+    const pod = (await podsOf(kube, tenant, 'app=reader')).find(isReady)!
+    const status = pod.status.initContainerStatuses!.find((s) => s.name === L.containerName)!
+    const id = status.containerID!.replace('containerd://', '')
+    execFileSync(nodeBinaries().ctr, [
+      '--address',
+      node.containerdSocket,
+      '-n',
+      'k8s.io',
+      'tasks',
+      'kill',
+      '-s',
+      'SIGKILL',
+      id,
+    ])
+    const restarted = await until(
+      'sidecar restarted and ready',
+      async () => {
+        const p = await kube.json<Pod>(['get', 'pod', '-n', tenant, pod.metadata.name])
+        const s = p.status.initContainerStatuses!.find((c) => c.name === L.containerName)!
+        return s.restartCount > status.restartCount && s.ready ? p : undefined
+      },
+      120_000,
+    )
+    assert.equal(
+      restarted.status.containerStatuses![0]!.restartCount,
+      0,
+      'the app container kept running',
+    )
+    // A new SDK process in the app container (no shell in the image: kubectl exec runs node).
+    const out = await kube.kubectl([
+      'exec',
+      '-n',
+      tenant,
+      pod.metadata.name,
+      '-c',
+      'app',
+      '--',
+      '/nodejs/bin/node',
+      '--input-type=module',
+      '-e',
+      // One call (the container's env asks the app for a million).
+      "process.env.IAM_SIDECAR_CLIENT_LOOP = '1'; await import('/app/client.mjs')",
+    ])
+    assert.match(out, arnOf('app-reader'))
+  })
+
+  it("refuses a deleted pod's token at the broker", async () => {
+    await kube.apply([appDeployment(node, tenant, { name: 'gone', role: 'app-gone' })])
+    const pod = await until(
+      'gone pod Ready',
+      async () => (await podsOf(kube, tenant, 'app=gone')).find(isReady),
+      180_000,
+    )
+    const tokenFile = join(
+      node.workDir,
+      'kubelet',
+      'pods',
+      pod.metadata.uid,
+      'volumes',
+      'kubernetes.io~projected',
+      L.tokenVolume,
+      'token',
+    )
+    const token = readFileSync(tokenFile, 'utf8')
+    const svc = await kube.json<{
+      spec: { clusterIP: string; ports: { name: string; port: number }[] }
+    }>(['get', 'svc', '-n', RELEASE_NS, 'iam-sidecar-broker'])
+    const secret = await kube.json<{ data: Record<string, string> }>([
+      'get',
+      'secret',
+      '-n',
+      RELEASE_NS,
+      'iam-sidecar-broker-tls',
+    ])
+    const request = {
+      url: `https://${svc.spec.clusterIP}:${svc.spec.ports.find((p) => p.name === 'https')!.port}/v1/credentials`,
+      ca: Buffer.from(secret.data['ca.crt']!, 'base64').toString(),
+      servername: `iam-sidecar-broker.${RELEASE_NS}.svc`,
+      bearer: token,
+    }
+    const live = await getInNetns(node.netns, request)
+    assert.equal(live.status, 200, live.body)
+    await kube.kubectl(['delete', 'deployment', '-n', tenant, 'gone', '--wait=true'])
+    await until('pod gone', async () =>
+      (await podsOf(kube, tenant, 'app=gone')).length === 0 ? true : undefined,
+    )
+    const after = await until(
+      'the broker refuses the token',
+      async () => {
+        const r = await getInNetns(node.netns, request)
+        return r.status === 200 ? undefined : r
+      },
+      90_000,
+    )
+    assert.equal(after.status, 401, after.body)
+    assert.ok(!after.body.includes(token), 'the token is not echoed')
+  })
+
+  it('serves a pod from the broker on its node in node mode (DaemonSet, internalTrafficPolicy Local)', async () => {
+    await installChart(kube, node, ['--set', 'broker.mode=node'])
+    const ds = await until(
+      'broker DaemonSet ready',
+      async () => {
+        const d = await kube.json<{
+          status: { numberReady?: number; desiredNumberScheduled?: number }
+        }>(['get', 'daemonset', '-n', RELEASE_NS, 'iam-sidecar-broker'])
+        return d.status.numberReady === 1 && d.status.desiredNumberScheduled === 1 ? d : undefined
+      },
+      180_000,
+    )
+    assert.ok(ds)
+    const svc = await kube.json<{ spec: { internalTrafficPolicy: string } }>([
+      'get',
+      'svc',
+      '-n',
+      RELEASE_NS,
+      'iam-sidecar-broker',
+    ])
+    assert.equal(svc.spec.internalTrafficPolicy, 'Local')
+    await kube.apply([
+      appDeployment(node, tenant, { name: 'local', role: 'app-local', image: SDK_JS }),
+    ])
+    const pod = await until(
+      'local pod Ready',
+      async () => (await podsOf(kube, tenant, 'app=local')).find(isReady),
+      180_000,
+    )
+    const log = await until('ARN from the node broker', async () => {
+      const l = await kube.kubectl(['logs', '-n', tenant, pod.metadata.name, '-c', 'app'])
+      return arnOf('app-local').test(l) ? l : undefined
+    })
+    assert.match(log, arnOf('app-local'))
+    assert.ok(repoRoot)
+  })
+})
+
+function isReady(p: Pod): boolean {
+  return (
+    !p.metadata.deletionTimestamp &&
+    !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+  )
+}

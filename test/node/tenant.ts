@@ -1,0 +1,176 @@
+// What the node tests, the demo and the node benchmark install and create: the chart as a platform
+// engineer installs it, and tenants' namespaces and workloads as application teams write them.
+import { join } from 'node:path'
+import { repoRoot } from '../peers/paths.ts'
+import type { NodeClusterInfo } from './node-cluster.ts'
+import type { Kube } from './kubectl.ts'
+
+export const RELEASE = 'iam-sidecar'
+export const RELEASE_NS = 'iam-sidecar'
+/** App images holding real SDK clients (scripts/image/images.ts builds them). */
+export const SDK_JS = 'docker.io/library/iam-sidecar-sdk-js-v3:test'
+export const SDK_GO = 'docker.io/library/iam-sidecar-sdk-go-v2:test'
+
+export interface Pod {
+  metadata: { name: string; uid: string; deletionTimestamp?: string; creationTimestamp?: string }
+  spec: {
+    nodeName?: string
+    initContainers?: { name: string }[]
+    containers: { name: string }[]
+  }
+  status: {
+    phase?: string
+    startTime?: string
+    conditions?: { type: string; status: string; lastTransitionTime?: string }[]
+    initContainerStatuses?: ContainerStatus[]
+    containerStatuses?: ContainerStatus[]
+  }
+}
+export interface ContainerStatus {
+  name: string
+  ready: boolean
+  restartCount: number
+  containerID?: string
+  started?: boolean
+  state?: { running?: { startedAt: string }; terminated?: { exitCode: number } }
+}
+
+export async function podsOf(kube: Kube, ns: string, selector: string): Promise<Pod[]> {
+  return (await kube.json<{ items: Pod[] }>(['get', 'pods', '-n', ns, '-l', selector])).items
+}
+
+const RESTRICTED = {
+  'pod-security.kubernetes.io/enforce': 'restricted',
+  'pod-security.kubernetes.io/enforce-version': 'latest',
+}
+
+/**
+ * helm install (or upgrade) of ./chart into a restricted namespace. Overrides: none for the image
+ * (its default reference is what `npm run image` writes), and what a cluster without AWS needs:
+ * the STS emulator's endpoint and fake keys for the broker identity, from a Secret.
+ */
+export async function installChart(
+  kube: Kube,
+  node: NodeClusterInfo,
+  extra: readonly string[] = [],
+): Promise<void> {
+  await kube.apply([
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: RELEASE_NS, labels: RESTRICTED } },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'broker-aws-keys', namespace: RELEASE_NS },
+      // moto accepts any keys; these are not credentials.
+      stringData: { id: 'AKIAIOSFODNN7EXAMPLE', secret: 'not-a-secret-moto-accepts-anything' },
+    },
+  ])
+  const keyRef = (name: string, key: string): object => ({
+    name,
+    valueFrom: { secretKeyRef: { name: 'broker-aws-keys', key } },
+  })
+  await kube.helm([
+    'upgrade',
+    '--install',
+    RELEASE,
+    join(repoRoot, 'chart'),
+    '--namespace',
+    RELEASE_NS,
+    '--set',
+    `broker.stsEndpoint=${node.stsEndpoint}`,
+    '--set-json',
+    `broker.extraEnv=${JSON.stringify([keyRef('AWS_ACCESS_KEY_ID', 'id'), keyRef('AWS_SECRET_ACCESS_KEY', 'secret')])}`,
+    ...extra,
+    '--wait',
+    '--timeout=5m',
+  ])
+}
+
+/** A tenant namespace with a role policy, Pod Security restricted, and a ServiceAccount `app`. */
+export async function tenantNamespace(
+  kube: Kube,
+  name: string,
+  permitted: string,
+): Promise<string> {
+  await kube.apply([
+    {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name, labels: RESTRICTED, annotations: { 'iam-sidecar/permitted': permitted } },
+    },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'app', namespace: name } },
+  ])
+  return name
+}
+
+export const RESTRICTED_CONTAINER = {
+  runAsNonRoot: true,
+  runAsUser: 1000,
+  runAsGroup: 1000,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+}
+
+/**
+ * A Deployment as an application team writes it: an annotated pod, a restricted security
+ * context, an init container of its own that calls STS once (Go SDK v2), and an app that calls
+ * sts:GetCallerIdentity every 2 s (JavaScript SDK v3 unless `image` says otherwise).
+ */
+export function appDeployment(
+  node: NodeClusterInfo,
+  ns: string,
+  app: { name: string; role: string; image?: string; inject?: boolean },
+) {
+  const { name, role } = app
+  const opts = app
+  const image = opts.image ?? SDK_JS
+  const env = [
+    { name: 'AWS_REGION', value: 'us-east-1' },
+    { name: 'AWS_ENDPOINT_URL_STS', value: node.stsEndpoint },
+    { name: 'IAM_SIDECAR_CLIENT_LOOP', value: '1000000' },
+    { name: 'IAM_SIDECAR_CLIENT_INTERVAL_MS', value: '2000' },
+  ]
+  const inject = opts.inject ?? true
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: ns },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: {
+          labels: { app: name },
+          annotations: inject ? { 'iam-sidecar/inject': 'true', 'iam-sidecar/role': role } : {},
+        },
+        spec: {
+          serviceAccountName: 'app',
+          restartPolicy: 'Always',
+          terminationGracePeriodSeconds: 5,
+          initContainers: inject
+            ? [
+                {
+                  name: 'sts-init',
+                  image: SDK_GO,
+                  imagePullPolicy: 'IfNotPresent',
+                  env: env.slice(0, 2),
+                  securityContext: RESTRICTED_CONTAINER,
+                },
+              ]
+            : ([] as object[]),
+          containers: [
+            {
+              name: 'app',
+              image,
+              imagePullPolicy: 'IfNotPresent',
+              env: image === SDK_JS ? env : env.slice(0, 2),
+              securityContext: RESTRICTED_CONTAINER,
+              resources: { requests: { cpu: '10m', memory: '32Mi' } },
+            },
+          ],
+        },
+      },
+    },
+  }
+}
