@@ -169,9 +169,12 @@ async function main(): Promise<void> {
   say('the app exited 0 and the kubelet stopped the sidecar: the pod Succeeded')
   done('pod')
 
-  step(7, 'Creating pod "intruder" asking for role admin, which the namespace does not permit')
+  step(
+    7,
+    `Creating pod "intruder" asking for role arn:aws:iam::${ACCOUNT}:role/admin, which the namespace does not permit`,
+  )
   try {
-    await kube.apply([demoPod(ns, 'intruder', 'admin', node)])
+    await kube.apply([demoPod(ns, 'intruder', `arn:aws:iam::${ACCOUNT}:role/admin`, node)])
     throw new Error('the pod was admitted')
   } catch (err) {
     const m = /denied the request: (.*)/.exec((err as Error).message)

@@ -457,7 +457,11 @@ function makeCgroupRoot(name: string, v2: boolean): void {
 }
 
 function ctr(bin: string, socket: string, args: string[]): string {
-  return execFileSync(bin, ['--address', socket, '-n', 'k8s.io', ...args], { encoding: 'utf8' })
+  // stderr kept: ctr repeats containerd's cgroup v1 deprecation warning on every call.
+  return execFileSync(bin, ['--address', socket, '-n', 'k8s.io', ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
 }
 
 /** Loads OCI archives into the node's image store (the kubelet then runs them, never pulling). */
