@@ -161,7 +161,7 @@ async function main(): Promise<void> {
       return p.status.phase === 'Succeeded' ? p : undefined
     },
     180_000,
-    () => kube.kubectl(['describe', 'pod', '-n', ns, 'reader']),
+    { describe: () => kube.kubectl(['describe', 'pod', '-n', ns, 'reader']) },
   )
   const arn = (await kube.kubectl(['logs', '-n', ns, 'reader', '-c', 'app'])).trim()
   say(`the kubelet ran the sidecar first, then the app (AWS SDK for JavaScript v3), which is:`)

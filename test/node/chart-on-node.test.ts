@@ -94,7 +94,7 @@ describe('the chart on a real node', { timeout: 900_000 }, () => {
       'reader pod Ready',
       async () => (await podsOf(kube, tenant, 'app=reader')).find(isReady),
       180_000,
-      () => kube.kubectl(['describe', 'pods', '-n', tenant, '-l', 'app=reader']),
+      { describe: () => kube.kubectl(['describe', 'pods', '-n', tenant, '-l', 'app=reader']) },
     )
     // The user's own init container (Go SDK v2) ran after the native sidecar was ready.
     const initLog = await kube.kubectl(['logs', '-n', tenant, pod.metadata.name, '-c', 'sts-init'])
@@ -146,7 +146,7 @@ describe('the chart on a real node', { timeout: 900_000 }, () => {
         return arnOf('app-shapes').test(js) && arnOf('app-shapes').test(go) ? p : undefined
       },
       180_000,
-      () => kube.kubectl(['describe', 'pods', '-n', tenant, '-l', 'app=shapes']),
+      { describe: () => kube.kubectl(['describe', 'pods', '-n', tenant, '-l', 'app=shapes']) },
     )
     assert.ok(pod)
     const p = await until('plain pod Ready', async () =>
@@ -185,7 +185,7 @@ describe('the chart on a real node', { timeout: 900_000 }, () => {
         return j.status.succeeded === 1 ? true : undefined
       },
       180_000,
-      () => kube.kubectl(['describe', 'pods', '-n', tenant, '-l', 'app=batch']),
+      { describe: () => kube.kubectl(['describe', 'pods', '-n', tenant, '-l', 'app=batch']) },
     )
     const log = await kube.kubectl(['logs', '-n', tenant, 'job/batch', '-c', 'app'])
     assert.match(log, arnOf('app-batch'))

@@ -53,8 +53,9 @@ export async function until<T>(
   what: string,
   check: () => Promise<T | undefined>,
   timeoutMs = 120_000,
-  describe?: () => Promise<string>,
+  more: { describe?: () => Promise<string>; intervalMs?: number } = {},
 ): Promise<T> {
+  const { describe, intervalMs = 500 } = more
   const deadline = Date.now() + timeoutMs
   let last: unknown
   for (;;) {
@@ -70,6 +71,6 @@ export async function until<T>(
         `${what}: not reached in ${timeoutMs} ms${last ? ` (last error: ${(last as Error).message})` : ''}\n${state}`,
       )
     }
-    await new Promise((r) => setTimeout(r, 500))
+    await new Promise((r) => setTimeout(r, intervalMs))
   }
 }

@@ -120,7 +120,7 @@ export const RESTRICTED_CONTAINER = {
 export function appDeployment(
   node: NodeClusterInfo,
   ns: string,
-  app: { name: string; role: string; image?: string; inject?: boolean },
+  app: { name: string; role: string; image?: string; inject?: boolean; initContainer?: boolean },
 ) {
   const { name, role } = app
   const opts = app
@@ -148,17 +148,18 @@ export function appDeployment(
           serviceAccountName: 'app',
           restartPolicy: 'Always',
           terminationGracePeriodSeconds: 5,
-          initContainers: inject
-            ? [
-                {
-                  name: 'sts-init',
-                  image: SDK_GO,
-                  imagePullPolicy: 'IfNotPresent',
-                  env: env.slice(0, 2),
-                  securityContext: RESTRICTED_CONTAINER,
-                },
-              ]
-            : ([] as object[]),
+          initContainers:
+            (opts.initContainer ?? inject)
+              ? [
+                  {
+                    name: 'sts-init',
+                    image: SDK_GO,
+                    imagePullPolicy: 'IfNotPresent',
+                    env: env.slice(0, 2),
+                    securityContext: RESTRICTED_CONTAINER,
+                  },
+                ]
+              : ([] as object[]),
           containers: [
             {
               name: 'app',
