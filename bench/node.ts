@@ -12,10 +12,9 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
-import { buildImages } from '../scripts/image/images.ts'
-import { nodeBinaries, repoRoot } from '../test/peers/paths.ts'
+import { repoRoot } from '../test/peers/paths.ts'
 import { POD_LAYOUT as L } from '../lib/sidecar-runtime.ts'
-import { importImages, startNodeCluster } from '../test/node/node-cluster.ts'
+import { containerPid, loadImages, startNodeCluster } from '../test/node/node-cluster.ts'
 import { kubeFor, until, type Kube } from '../test/node/kubectl.ts'
 import {
   appDeployment,
@@ -41,12 +40,7 @@ kc.loadFromFile(node.kubeconfig)
 const core = kc.makeApiClient(CoreV1Api)
 try {
   const kube = kubeFor(node)
-  const images = await buildImages(['iam-sidecar', 'sdk-js-v3', 'sdk-go-v2'])
-  importImages(
-    nodeBinaries().ctr,
-    node.containerdSocket,
-    images.map((i) => i.file),
-  )
+  await loadImages(node, ['iam-sidecar', 'sdk-js-v3', 'sdk-go-v2'])
   await installChart(kube, node)
   const ns = await tenantNamespace(kube, 'bench', 'arn:aws:iam::123456789012:role/bench-.*')
 
@@ -167,17 +161,7 @@ function loadSidecar(workDir: string, pod: Pod, n: number): number {
   )
   const sidecar = pod.status.initContainerStatuses!.find((c) => c.name === L.containerName)!
   const id = sidecar.containerID!.replace('containerd://', '')
-  const info = JSON.parse(
-    execFileSync(
-      nodeBinaries().ctr,
-      ['--address', node.containerdSocket, '-n', 'k8s.io', 'tasks', 'ls', '--format', 'json'],
-      {
-        encoding: 'utf8',
-      },
-    ),
-  ) as { ID: string; PID: number }[] | null
-  const pid = (info ?? []).find((t) => t.ID === id)?.PID
-  if (!pid) throw new Error(`no task for the sidecar container ${id}`)
+  const pid = containerPid(node, id)
   const script = `
 const http = require('node:http')
 const auth = require('node:fs').readFileSync(process.env.SECRET, 'utf8')

@@ -6,9 +6,7 @@
 // namespace does not permit is refused. Everything is removed at the end, also on Ctrl-C.
 import { execFileSync } from 'node:child_process'
 import { join, resolve } from 'node:path'
-import { buildImages } from './image/images.ts'
-import { nodeBinaries } from '../test/peers/paths.ts'
-import { importImages, startNodeCluster, type NodeCluster } from '../test/node/node-cluster.ts'
+import { loadImages, startNodeCluster, type NodeCluster } from '../test/node/node-cluster.ts'
 import { kubeFor, until } from '../test/node/kubectl.ts'
 import {
   installChart,
@@ -101,12 +99,7 @@ async function main(): Promise<void> {
     3,
     'Building the OCI images from this checkout (no container engine) and loading them into containerd',
   )
-  const images = await buildImages(['iam-sidecar', 'sdk-js-v3'])
-  importImages(
-    nodeBinaries().ctr,
-    node.containerdSocket,
-    images.map((i) => i.file),
-  )
+  const images = await loadImages(node, ['iam-sidecar', 'sdk-js-v3'])
   for (const i of images) say(`${i.reference}  ${(i.bytes / 1048576).toFixed(0)} MiB`)
   done('images')
 

@@ -1,5 +1,6 @@
-// The image cannot be built here (no container engine), so the Dockerfile is linted with hadolint
-// and checked for what the chart and the injector rely on.
+// The Dockerfile itself is not run here (no container engine): it is linted with hadolint and
+// checked for what the chart and the injector rely on. `npm run image` builds the same image
+// without an engine, and test/integration/image.test.ts checks that the two agree.
 import { it } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'

@@ -20,9 +20,15 @@ import { peerBinary, nodeBinaries } from '../peers/paths.ts'
 import { createPki } from '../peers/pki.ts'
 import { startProcess, waitFor, type PeerProcess } from '../peers/process.ts'
 import { httpsStatus, httpStatus } from '../peers/https.ts'
-import { writeKubeconfig } from '../peers/control-plane.ts'
-import { buildImages, PAUSE_IMAGE } from '../../scripts/image/images.ts'
+import { sweepStale, writeKubeconfig } from '../peers/control-plane.ts'
+import {
+  buildImages,
+  PAUSE_IMAGE,
+  type BuiltImage,
+  type ImageName,
+} from '../../scripts/image/images.ts'
 import { canLowerOomScoreAdj, createNetwork, pickNetwork } from './netns.ts'
+import { getInNetns } from './in-netns.ts'
 import {
   containerdConfig,
   corefile,
@@ -64,25 +70,11 @@ const TEMP_PREFIX = 'iam-sidecar-node-'
 const here = import.meta.dirname
 const NODE_NAME = 'iam-sidecar-node'
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
 /** Tears down nodes left by runs that died before their watchdog could (a reboot, say). */
 export function sweepStaleNodes(): void {
-  for (const name of readdirSync(tmpdir())) {
-    if (!name.startsWith(TEMP_PREFIX)) continue
-    const dir = join(tmpdir(), name)
-    const pidFile = join(dir, 'owner.pid')
-    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : NaN
-    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue
-    execFileSync('bash', [join(here, 'teardown.sh'), dir], { stdio: 'ignore' })
-  }
+  sweepStale(TEMP_PREFIX, (dir) =>
+    execFileSync('bash', [join(here, 'teardown.sh'), dir], { stdio: 'ignore' }),
+  )
 }
 
 function cgroupV2Host(): boolean {
@@ -424,25 +416,9 @@ export async function startNodeCluster(
   }
 }
 
-/** A check that GETs a URL from inside the node's network namespace (curl is not assumed). */
+/** A readiness check: a GET from inside the node's network namespace answers 200. */
 function inNetns(netns: string, url: string): () => Promise<boolean> {
-  return async () => {
-    try {
-      const code = execFileSync(
-        'nsenter',
-        [
-          `--net=/var/run/netns/${netns}`,
-          process.execPath,
-          '-e',
-          `fetch(${JSON.stringify(url)}).then(r=>process.stdout.write(String(r.status)),()=>process.stdout.write('0'))`,
-        ],
-        { encoding: 'utf8', timeout: 5000 },
-      )
-      return code === '200'
-    } catch {
-      return false
-    }
-  }
+  return async () => (await getInNetns(netns, { url })).status === 200
 }
 
 /** The kubelet's cgroupRoot must exist in every hierarchy before it starts (teardown removes it). */
@@ -462,6 +438,30 @@ function ctr(bin: string, socket: string, args: string[]): string {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+}
+
+/** Builds the named images (unless up to date) and loads them into the node's image store. */
+export async function loadImages(
+  node: NodeClusterInfo,
+  names: readonly ImageName[],
+): Promise<BuiltImage[]> {
+  const images = await buildImages(names)
+  importImages(
+    nodeBinaries().ctr,
+    node.containerdSocket,
+    images.map((i) => i.file),
+  )
+  return images
+}
+
+/** The PID of a running container's task (its processes' network namespace is the pod's). */
+export function containerPid(node: NodeClusterInfo, containerId: string): number {
+  const out = ctr(nodeBinaries().ctr, node.containerdSocket, ['tasks', 'ls'])
+  const line = out.split('\n').find((l) => l.startsWith(`${containerId} `))
+  const pid = Number(line?.trim().split(/\s+/)[1])
+  if (!Number.isInteger(pid) || pid <= 0)
+    throw new Error(`no running task for container ${containerId}`)
+  return pid
 }
 
 /** Loads OCI archives into the node's image store (the kubelet then runs them, never pulling). */

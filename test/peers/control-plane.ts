@@ -40,15 +40,21 @@ export interface ControlPlane extends ControlPlaneInfo {
 
 const TEMP_PREFIX = 'iam-sidecar-peers-'
 
-/** Removes temp folders left by runs that died before they could clean up. */
-function sweepStale(): void {
+/**
+ * Finds temp folders (named PREFIX…, holding owner.pid) left by runs that died before they could
+ * clean up, and hands each to `remove` (default: delete it).
+ */
+export function sweepStale(
+  prefix = TEMP_PREFIX,
+  remove: (dir: string) => void = (dir) => rmSync(dir, { recursive: true, force: true }),
+): void {
   for (const name of readdirSync(tmpdir())) {
-    if (!name.startsWith(TEMP_PREFIX)) continue
+    if (!name.startsWith(prefix)) continue
     const dir = join(tmpdir(), name)
     const pidFile = join(dir, 'owner.pid')
     const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : NaN
     if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue
-    rmSync(dir, { recursive: true, force: true })
+    remove(dir)
   }
 }
 
