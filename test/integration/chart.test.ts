@@ -342,6 +342,12 @@ describe('helm chart', () => {
       for (const cm of objs.filter((o) => o.kind === 'ConfigMap')) {
         assert.equal(cm.metadata.name, icfg.brokerCaConfigMap)
       }
+      const bundles = objs.filter((o) => o.kind === 'ClusterTrustBundle')
+      assert.deepEqual(
+        bundles.map((b) => b.metadata.name),
+        icfg.brokerCaClusterTrustBundle ? [icfg.brokerCaClusterTrustBundle] : [],
+        'the injector projects the ClusterTrustBundle the chart renders',
+      )
       if (bcfg.mode === 'node') {
         assert.deepEqual(broker.env, [
           { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
@@ -492,6 +498,20 @@ describe('chart on a real API server', () => {
     assert.equal(
       cm.data['ca.crt']!.trim(),
       Buffer.from(secret.data['ca.crt']!, 'base64').toString().trim(),
+    )
+    // Kubernetes 1.37 serves certificates.k8s.io/v1: brokerCa.distribution auto takes the
+    // ClusterTrustBundle, which the injector is told to project (namespaces need no ConfigMap).
+    const ctb = JSON.parse(
+      (await kubectl(['get', 'clustertrustbundle', `${release}-broker-ca`, '-o', 'json'])).stdout,
+    ) as { spec: { trustBundle: string } }
+    assert.equal(ctb.spec.trustBundle.trim(), cm.data['ca.crt']!.trim())
+    const injector = JSON.parse(
+      (await kubectl(['get', 'deployment', `${release}-injector`, '-n', ns, '-o', 'json'])).stdout,
+    ) as { spec: { template: { spec: { containers: { args: string[] }[] } } } }
+    assert.ok(
+      injector.spec.template.spec.containers[0]!.args.includes(
+        `--broker-ca-cluster-trust-bundle=${release}-broker-ca`,
+      ),
     )
 
     // What the injector does at start in selfBootstrap mode: write its CA into the caBundle.
