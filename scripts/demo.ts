@@ -14,6 +14,7 @@ import {
   RELEASE_NS,
   RESTRICTED_CONTAINER,
   SDK_JS,
+  stsEnv,
   tenantNamespace,
   type Pod,
 } from '../test/node/tenant.ts'
@@ -52,10 +53,7 @@ const demoPod = (ns: string, name: string, role: string, node: NodeCluster): obj
         name: 'app',
         image: SDK_JS,
         imagePullPolicy: 'IfNotPresent',
-        env: [
-          { name: 'AWS_REGION', value: 'us-east-1' },
-          { name: 'AWS_ENDPOINT_URL_STS', value: node.stsEndpoint },
-        ],
+        env: stsEnv(node),
         securityContext: RESTRICTED_CONTAINER,
       },
     ],

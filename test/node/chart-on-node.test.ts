@@ -21,6 +21,8 @@ import {
   SDK_GO,
   SDK_JS,
   RESTRICTED_CONTAINER,
+  brokerCaPem,
+  stsEnv,
   tenantNamespace,
   type Pod,
 } from './tenant.ts'
@@ -69,17 +71,7 @@ describe('the chart on a real node', { timeout: 900_000 }, () => {
       'clustertrustbundle',
       'iam-sidecar-broker-ca',
     ])
-    const secret = await kube.json<{ data: Record<string, string> }>([
-      'get',
-      'secret',
-      '-n',
-      RELEASE_NS,
-      'iam-sidecar-broker-tls',
-    ])
-    assert.equal(
-      ctb.spec.trustBundle.trim(),
-      Buffer.from(secret.data['ca.crt']!, 'base64').toString().trim(),
-    )
+    assert.equal(ctb.spec.trustBundle.trim(), (await brokerCaPem(kube)).trim())
   })
 
   it('gives a Deployment in a namespace created after the install its role, with the sidecar ready before an init container calls STS', async () => {
@@ -116,10 +108,7 @@ describe('the chart on a real node', { timeout: 900_000 }, () => {
       name: 'go',
       image: SDK_GO,
       imagePullPolicy: 'IfNotPresent',
-      env: [
-        { name: 'AWS_REGION', value: 'us-east-1' },
-        { name: 'AWS_ENDPOINT_URL_STS', value: node.stsEndpoint },
-      ],
+      env: stsEnv(node),
       securityContext: { ...RESTRICTED_CONTAINER, runAsUser: 3000 },
     })
     // The Go client runs once and exits: keep the pod alive with restartPolicy Always (a Job-like
@@ -253,16 +242,9 @@ describe('the chart on a real node', { timeout: 900_000 }, () => {
     const svc = await kube.json<{
       spec: { clusterIP: string; ports: { name: string; port: number }[] }
     }>(['get', 'svc', '-n', RELEASE_NS, 'iam-sidecar-broker'])
-    const secret = await kube.json<{ data: Record<string, string> }>([
-      'get',
-      'secret',
-      '-n',
-      RELEASE_NS,
-      'iam-sidecar-broker-tls',
-    ])
     const request = {
       url: `https://${svc.spec.clusterIP}:${svc.spec.ports.find((p) => p.name === 'https')!.port}/v1/credentials`,
-      ca: Buffer.from(secret.data['ca.crt']!, 'base64').toString(),
+      ca: await brokerCaPem(kube),
       servername: `iam-sidecar-broker.${RELEASE_NS}.svc`,
       bearer: token,
     }

@@ -102,6 +102,26 @@ export async function tenantNamespace(
   return name
 }
 
+/** What an app needs to reach the STS emulator (a real cluster's apps reach AWS's own STS). */
+export function stsEnv(node: NodeClusterInfo): { name: string; value: string }[] {
+  return [
+    { name: 'AWS_REGION', value: 'us-east-1' },
+    { name: 'AWS_ENDPOINT_URL_STS', value: node.stsEndpoint },
+  ]
+}
+
+/** PEM of the broker CA the chart generated (its TLS Secret's ca.crt). */
+export async function brokerCaPem(kube: Kube): Promise<string> {
+  const secret = await kube.json<{ data: Record<string, string> }>([
+    'get',
+    'secret',
+    '-n',
+    RELEASE_NS,
+    `${RELEASE}-broker-tls`,
+  ])
+  return Buffer.from(secret.data['ca.crt']!, 'base64').toString()
+}
+
 export const RESTRICTED_CONTAINER = {
   runAsNonRoot: true,
   runAsUser: 1000,
@@ -126,8 +146,7 @@ export function appDeployment(
   const opts = app
   const image = opts.image ?? SDK_JS
   const env = [
-    { name: 'AWS_REGION', value: 'us-east-1' },
-    { name: 'AWS_ENDPOINT_URL_STS', value: node.stsEndpoint },
+    ...stsEnv(node),
     { name: 'IAM_SIDECAR_CLIENT_LOOP', value: '1000000' },
     { name: 'IAM_SIDECAR_CLIENT_INTERVAL_MS', value: '2000' },
   ]
