@@ -7,9 +7,7 @@ V=$CNI_PLUGINS_VERSION
 DIR="$PEERS_DIR/cni-plugins-$V"
 if peer_ready "$DIR"; then log "cni-plugins $V: cached at $DIR"; exit 0; fi
 command -v go >/dev/null || { log "go is required to build the CNI plugins"; exit 1; }
-STAGE=$(mktemp -d "$PEERS_DIR/.cni-plugins-$V.XXXX")
-trap 'rm -rf "$STAGE"' EXIT
-mkdir -p "$STAGE/bin"
+start_stage "cni-plugins-$V"
 M=github.com/containernetworking/plugins
 log "cni-plugins $V: go install bridge, host-local, loopback, portmap (cold: about 1 min)"
 # The version ldflag makes each plugin report "CNI <name> plugin v<version>", not "version unknown".
@@ -20,5 +18,5 @@ with_ticker env GOBIN="$STAGE/bin" CGO_ENABLED=0 go install -trimpath \
 for p in bridge host-local loopback portmap; do
   [ -x "$STAGE/bin/$p" ] || { log "cni-plugins $V: $p was not built"; exit 1; }
 done
-finish "$DIR" "$STAGE"; trap - EXIT
+finish "$DIR" "$STAGE"
 log "cni-plugins $V: ready in $DIR/bin"

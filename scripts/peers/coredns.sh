@@ -7,13 +7,11 @@ V=$COREDNS_VERSION
 DIR="$PEERS_DIR/coredns-$V"
 if peer_ready "$DIR"; then log "coredns $V: cached at $DIR"; exit 0; fi
 command -v go >/dev/null || { log "go is required to build coredns"; exit 1; }
-STAGE=$(mktemp -d "$PEERS_DIR/.coredns-$V.XXXX")
-trap 'rm -rf "$STAGE"' EXIT
-mkdir -p "$STAGE/bin"
+start_stage "coredns-$V"
 log "coredns $V: go install (cold: 3-8 min on 2 cores)"
 # The version itself is a constant in coremain; the commit (unknown here) is left empty.
 with_ticker env GOBIN="$STAGE/bin" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" \
   "github.com/coredns/coredns@v$V"
 "$STAGE/bin/coredns" -version | grep -q "^CoreDNS-$V\$" || { log "coredns $V: unexpected -version"; exit 1; }
-finish "$DIR" "$STAGE"; trap - EXIT
+finish "$DIR" "$STAGE"
 log "coredns $V: ready in $DIR/bin"

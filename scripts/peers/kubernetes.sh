@@ -12,12 +12,11 @@ if peer_ready "$DIR" && [ -x "$DIR/bin/kubelet" ]; then log "kubernetes $KV: cac
 command -v go >/dev/null || { log "go is required to build kubernetes"; exit 1; }
 MINOR=$(echo "$KV" | cut -d. -f2)
 SV="v0.${KV#1.}"
-STAGE=$(mktemp -d "$PEERS_DIR/.kubernetes-$KV.XXXX")
-trap 'rm -rf "$STAGE"' EXIT
-mkdir -p "$STAGE/src" "$STAGE/bin"
+start_stage "kubernetes-$KV"
+mkdir "$STAGE/src"
 cd "$STAGE/src"
 log "kubernetes $KV: resolving upstream go.mod"
-UP=$(go mod download -json "k8s.io/kubernetes@v$KV" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).GoMod))')
+UP=$(go_module_field "k8s.io/kubernetes@v$KV" GoMod)
 STAGING=$(sed -n 's#^\s*\(k8s\.io/[a-z0-9-]*\) => \./staging/.*#\1#p' "$UP")
 PKGS=""; for c in $CMDS; do PKGS="$PKGS k8s.io/kubernetes/cmd/$c"; done
 {
@@ -35,5 +34,4 @@ with_ticker env CGO_ENABLED=0 go build -trimpath -o "$STAGE/bin/" \
   $PKGS
 rm -rf "$STAGE/src"
 finish "$DIR" "$STAGE"
-trap - EXIT
 log "kubernetes $KV: ready in $DIR/bin"

@@ -26,15 +26,7 @@ if [ ${#missing[@]} -eq 0 ]; then
   nft_recent || { log "node-host: $(where nft) is older than 1.0.1, which kube-proxy (nftables mode) needs"; exit 1; }
   log "node-host: nft, nsenter, ip present"; exit 0
 fi
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  log "node-host: installing ${missing[*]} (apt-get)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
-    { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; }
-  for bin in nft nsenter ip; do have "$bin" || { log "node-host: $bin still missing"; exit 1; }; done
-  nft_recent || { log "node-host: $(where nft) is older than 1.0.1, which kube-proxy (nftables mode) needs"; exit 1; }
-  log "node-host: ready"
-else
-  log "node-host: the test node needs the Debian packages: ${missing[*]} (run as root or install them)"
-  exit 1
-fi
+apt_install node-host "${missing[@]}" || exit 1
+for bin in nft nsenter ip; do have "$bin" || { log "node-host: $bin still missing"; exit 1; }; done
+nft_recent || { log "node-host: $(where nft) is older than 1.0.1, which kube-proxy (nftables mode) needs"; exit 1; }
+log "node-host: ready"

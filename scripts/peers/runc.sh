@@ -10,23 +10,11 @@ DIR="$PEERS_DIR/runc-$V"
 if peer_ready "$DIR"; then log "runc $V: cached at $DIR"; exit 0; fi
 command -v go >/dev/null || { log "go is required to build runc"; exit 1; }
 command -v gcc >/dev/null || { log "runc $V: gcc is required (cgo): apt-get install gcc libc6-dev"; exit 1; }
-if ! pkg-config --exists libseccomp 2>/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    log "runc $V: installing libseccomp-dev and pkg-config (apt-get)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q --no-install-recommends libseccomp-dev pkg-config >/dev/null ||
-      { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends libseccomp-dev pkg-config >/dev/null; }
-  else
-    log "runc $V: needs the Debian packages libseccomp-dev and pkg-config (run as root or install them)"
-    exit 1
-  fi
-fi
-STAGE=$(mktemp -d "$PEERS_DIR/.runc-$V.XXXX")
-trap 'rm -rf "$STAGE"' EXIT
-mkdir -p "$STAGE/bin"
+pkg-config --exists libseccomp 2>/dev/null || apt_install "runc $V" libseccomp-dev pkg-config || exit 1
+start_stage "runc-$V"
 cd "$STAGE"
 log "runc $V: downloading the module"
-SRC=$(go mod download -json "github.com/opencontainers/runc@v$V" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Dir))')
+SRC=$(go_module_field "github.com/opencontainers/runc@v$V" Dir)
 # The module cache is read-only; the build needs a directory of its own.
 cp -r "$SRC" "$STAGE/src" && chmod -R u+w "$STAGE/src" && cd "$STAGE/src"
 log "runc $V: compiling (cold: about 1 min)"
@@ -38,5 +26,5 @@ with_ticker env CGO_ENABLED=1 go build -buildvcs=false -trimpath -tags "seccomp 
 "$STAGE/bin/runc" --version | grep -q "^runc version $V\$" || { log "runc $V: unexpected --version"; exit 1; }
 cd "$PEERS_DIR"
 rm -rf "$STAGE/src"
-finish "$DIR" "$STAGE"; trap - EXIT
+finish "$DIR" "$STAGE"
 log "runc $V: ready in $DIR/bin"

@@ -5,9 +5,7 @@
 V=$TOXIPROXY_VERSION
 DIR="$PEERS_DIR/toxiproxy-$V"
 if peer_ready "$DIR"; then log "toxiproxy $V: cached at $DIR"; exit 0; fi
-STAGE=$(mktemp -d "$PEERS_DIR/.toxiproxy-$V.XXXX")
-trap 'rm -rf "$STAGE"' EXIT
-mkdir -p "$STAGE/bin"
+start_stage "toxiproxy-$V"
 log "toxiproxy $V: go install (cold: about 1 min)"
 # The version ldflag keeps `toxiproxy-server -version` honest; go install leaves it unset otherwise.
 with_ticker env GOBIN="$STAGE/bin" CGO_ENABLED=0 go install -trimpath \
@@ -16,5 +14,5 @@ with_ticker env GOBIN="$STAGE/bin" CGO_ENABLED=0 go install -trimpath \
   "github.com/Shopify/toxiproxy/v2/cmd/cli@v$V"
 mv "$STAGE/bin/server" "$STAGE/bin/toxiproxy-server"
 mv "$STAGE/bin/cli" "$STAGE/bin/toxiproxy-cli"
-finish "$DIR" "$STAGE"; trap - EXIT
+finish "$DIR" "$STAGE"
 log "toxiproxy $V: ready in $DIR/bin"
