@@ -5,19 +5,17 @@
 //   does), and STS calls must equal sessions (no duplicate AssumeRole for a pod).
 // - STS calls per session-hour on a compressed clock (bench/compressed-clock.ts).
 // Writes bench/results/broker.json.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { Agent, request } from 'node:https'
-import { cpus } from 'node:os'
-import { join } from 'node:path'
 import { startControlPlane } from '../test/peers/control-plane.ts'
 import { makeTestCluster } from '../test/peers/cluster.ts'
-import { repoRoot } from '../test/peers/paths.ts'
 import { startBrokerProcess } from '../test/support/broker-process.ts'
 import { createPod, createServiceAccount, podToken } from '../test/support/pods.ts'
 import { StsThrottleShim } from '../test/support/sts-throttle-shim.ts'
 import { stsCallsPerSessionHour } from './compressed-clock.ts'
 import { ensureDebianTools } from './tools.ts'
 import { wrk } from './wrk.ts'
+import { machine, writeResults } from './results.ts'
 
 const STORM_PODS = Number(process.env.BENCH_STORM_PODS ?? 2000)
 const WARM_SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
@@ -127,14 +125,11 @@ async function main(): Promise<void> {
         storm_peak_rss_mb: peak,
         sts_calls_per_session_hour: Math.round(sim.perSessionHour * 1000) / 1000,
         node_version: process.version,
-        machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) / 1048576)} GiB`,
+        machine: machine(),
       }
       if (stormCalls !== sessions)
         console.warn(`# WARNING: ${stormCalls} STS calls for ${sessions} sessions`)
-      const out = join(repoRoot, 'bench', 'results', 'broker.json')
-      mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true })
-      writeFileSync(out, JSON.stringify(results, null, 2) + '\n')
-      console.log(JSON.stringify(results, null, 2))
+      writeResults('broker.json', results)
     } finally {
       await broker.stop()
     }

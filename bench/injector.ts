@@ -7,9 +7,6 @@
 //   and in one it does not (alternating), each createNamespacedPod call timed.
 // Writes bench/results/injector.json.
 import { randomUUID } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { cpus } from 'node:os'
-import { join } from 'node:path'
 import {
   CoreV1Api,
   type V1Container,
@@ -25,9 +22,9 @@ import { sidecarSpec } from '../injector/sidecar-spec.ts'
 import { createLogger } from '../lib/log.ts'
 import { startControlPlane } from '../test/peers/control-plane.ts'
 import { makeTestCluster, type TestCluster } from '../test/peers/cluster.ts'
-import { repoRoot } from '../test/peers/paths.ts'
 import { startTestInjector, waitForWebhook } from '../test/support/injector-fixture.ts'
 import { createServiceAccount } from '../test/support/pods.ts'
+import { machine, median, writeResults } from './results.ts'
 
 const RATE = 200
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15)
@@ -47,12 +44,6 @@ const round3 = (x: number): number => Math.round(x * 1000) / 1000
 /** Nearest-rank percentile of an ascending array. */
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!
-}
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
 }
 
 /** A container that passes Pod Security `restricted` on its own, with some env and mounts. */
@@ -421,13 +412,10 @@ async function main(): Promise<void> {
     pod_create_ms_with_webhook: pods.withWebhook,
     pod_create_ms_without_webhook: pods.withoutWebhook,
     node_version: process.version,
-    machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) / 1048576)} GiB`,
+    machine: machine(),
   }
   if (review.p99 > 5) console.warn(`# WARNING: review p99 ${review.p99} ms is over the 5 ms target`)
-  const out = join(repoRoot, 'bench', 'results', 'injector.json')
-  mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true })
-  writeFileSync(out, JSON.stringify(results, null, 2) + '\n')
-  console.log(JSON.stringify(results, null, 2))
+  writeResults('injector.json', results)
 }
 
 await main()

@@ -8,11 +8,8 @@
 // Pod status is polled from this process every 50 ms, so times include the kubelet's status
 // reporting; the startup probe period (1 s) quantises sidecar_ready_ms.
 import { execFileSync } from 'node:child_process'
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
-import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
-import { repoRoot } from '../test/peers/paths.ts'
 import { POD_LAYOUT as L } from '../lib/sidecar-runtime.ts'
 import { containerPid, loadImages, startNodeCluster } from '../test/node/node-cluster.ts'
 import { kubeFor, until, type Kube } from '../test/node/kubectl.ts'
@@ -23,14 +20,10 @@ import {
   tenantNamespace,
   type Pod,
 } from '../test/node/tenant.ts'
+import { machine, median, writeResults } from './results.ts'
 
 const PODS = Number(process.env.BENCH_NODE_PODS ?? 10)
 const REQUESTS = Number(process.env.BENCH_NODE_REQUESTS ?? 100_000)
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
 const round1 = (x: number): number => Math.round(x * 10) / 10
 
 const node = await startNodeCluster({ log: (l) => console.log(`# node: ${l}`) })
@@ -80,14 +73,9 @@ try {
     pods_injected: idle.length,
     cgroup: node.cgroupV2 ? 'v2' : 'v1',
     node_version: process.version,
-    machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) / 1048576)} GiB`,
+    machine: machine(),
   }
-  mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true })
-  writeFileSync(
-    join(repoRoot, 'bench', 'results', 'node.json'),
-    JSON.stringify(out, null, 2) + '\n',
-  )
-  console.log(JSON.stringify(out, null, 2))
+  writeResults('node.json', out)
 } finally {
   await node.stop()
 }

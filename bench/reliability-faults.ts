@@ -4,12 +4,9 @@
 // sidecar and a new pod asks for credentials; and STS throttling every AssumeRole for a minute
 // against a healthy minute, 20 pods asking like sidecars with short sessions.
 // Writes bench/results/reliability-faults.json; bench/reliability.ts merges it into reliability.json.
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { buildSidecar } from '../scripts/build-sidecar.ts'
 import { makeTestCluster } from '../test/peers/cluster.ts'
 import { startControlPlane } from '../test/peers/control-plane.ts'
-import { repoRoot } from '../test/peers/paths.ts'
 import { sdkClients } from '../test/sdk-clients/clients.ts'
 import { sdkEnv } from '../test/support/run-client.ts'
 import { startSidecar } from '../test/support/sidecar-process.ts'
@@ -19,6 +16,7 @@ import {
   startToxiproxy,
   stsThrottleScenario,
 } from '../test/support/toxiproxy.ts'
+import { writeResults } from './results.ts'
 
 const OUTAGE_MS = Number(process.env.FAULTS_OUTAGE_SECONDS ?? 120) * 1000
 const THROTTLE_WINDOW_MS = Number(process.env.FAULTS_THROTTLE_SECONDS ?? 60) * 1000
@@ -78,12 +76,7 @@ async function main(): Promise<void> {
       recovery_seconds:
         Math.round(Math.max(outage.recoverySeconds, throttle.recoverySeconds) * 100) / 100,
     }
-    mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true })
-    writeFileSync(
-      join(repoRoot, 'bench', 'results', 'reliability-faults.json'),
-      JSON.stringify(results, null, 2) + '\n',
-    )
-    console.log(JSON.stringify(results, null, 2))
+    writeResults('reliability-faults.json', results)
   } finally {
     await toxi.stop()
     await plane.stop()

@@ -6,12 +6,10 @@
 // - fuzz_crashes: a server process gone, or a good request refused/unanswered, after a case
 // - secrets_leaked: secrets of the run found in refusals, reviews, logs or process output
 // - fuzz_wrong_answers: responses whose status was not right for the input (diagnostic)
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { request } from 'node:https'
-import { join } from 'node:path'
 import { startControlPlane } from '../test/peers/control-plane.ts'
 import { makeTestCluster } from '../test/peers/cluster.ts'
-import { repoRoot } from '../test/peers/paths.ts'
 import { httpsGet } from '../test/support/broker-fixture.ts'
 import { startFuzzTargets } from '../test/support/fuzz-targets.ts'
 import {
@@ -29,6 +27,7 @@ import {
   type Sender,
 } from '../test/support/fuzz.ts'
 import { scanForSecrets } from '../test/support/secret-scan.ts'
+import { writeResults } from './results.ts'
 
 const CASES = 10_000
 const SEED = 0x1a2b3c4d
@@ -157,10 +156,7 @@ async function main(): Promise<void> {
       fuzz_seconds: Math.round((performance.now() - t0) / 100) / 10,
       node_version: process.version,
     }
-    const out = join(repoRoot, 'bench', 'results', 'reliability-fuzz.json')
-    mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true })
-    writeFileSync(out, JSON.stringify(results, null, 2) + '\n')
-    console.log(JSON.stringify(results, null, 2))
+    writeResults('reliability-fuzz.json', results)
   } finally {
     await targets.stop()
     await plane.stop()

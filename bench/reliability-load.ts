@@ -2,11 +2,10 @@
 // bundle, fed by the broker stand-in on real moto credentials. Counts every non-200 and socket
 // error, and the sidecar's RSS after warm-up and at the end. Writes
 // bench/results/reliability-load.json; bench/reliability.ts merges it into reliability.json.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
-import { join } from 'node:path'
-import { repoRoot } from '../test/peers/paths.ts'
 import { startBenchSidecar } from './sidecar-fixture.ts'
+import { writeResults } from './results.ts'
 
 const RPS = Number(process.env.LOAD_RPS ?? 2000)
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 60)
@@ -84,12 +83,7 @@ async function main(): Promise<void> {
       rss_start_mb: rssStart,
       rss_end_mb: rssEnd,
     }
-    mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true })
-    writeFileSync(
-      join(repoRoot, 'bench', 'results', 'reliability-load.json'),
-      JSON.stringify(results, null, 2) + '\n',
-    )
-    console.log(JSON.stringify(results, null, 2))
+    writeResults('reliability-load.json', results)
   } finally {
     await sc.stop()
   }

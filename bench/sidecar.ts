@@ -2,15 +2,15 @@
 // on loopback in the same run with the same load tool (the physical-limit anchor). Writes
 // bench/results/sidecar.json. Upstream: the test stand-in broker backed by real moto, warm.
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus, tmpdir } from 'node:os'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SIDECAR_NODE_FLAGS } from '../lib/sidecar-runtime.ts'
-import { repoRoot } from '../test/peers/paths.ts'
 import { freePort } from '../test/peers/ports.ts'
 import { startBenchSidecar } from './sidecar-fixture.ts'
 import { ensureDebianTools } from './tools.ts'
 import { wrk } from './wrk.ts'
+import { machine, writeResults } from './results.ts'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15)
 // BENCH_NODE_FLAGS overrides the V8 flags pods get, for experiments; results are for the default.
@@ -76,16 +76,13 @@ async function main(): Promise<void> {
       rss_after_100k_mb: rssAfter.total,
       start_to_ready_ms: Math.round(startToReady),
       node_version: process.version,
-      machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(Number(readFileSync('/proc/meminfo', 'utf8').match(/MemTotal:\s+(\d+)/)![1]) / 1048576)} GiB`,
+      machine: machine(),
     }
     if (sidecarErrors > 0)
       console.warn(
         `# WARNING: ${sidecarErrors} errors or non-2xx answers from the sidecar during the run`,
       )
-    const out = join(repoRoot, 'bench', 'results', 'sidecar.json')
-    mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true })
-    writeFileSync(out, JSON.stringify(results, null, 2) + '\n')
-    console.log(JSON.stringify(results, null, 2))
+    const out = writeResults('sidecar.json', results)
     // The breakdown goes to its own file: sidecar.json has a fixed set of keys.
     const memory = {
       idle: rssIdle,
@@ -93,10 +90,7 @@ async function main(): Promise<void> {
       node_flags: NODE_FLAGS.join(' '),
       requests_served: served,
     }
-    writeFileSync(
-      join(repoRoot, 'bench', 'results', 'sidecar-memory.json'),
-      JSON.stringify(memory, null, 2) + '\n',
-    )
+    writeResults('sidecar-memory.json', memory, false)
     console.log(`# memory (MiB): ${JSON.stringify(memory)}`)
     console.log(`# requests served by the sidecar: ${served}; written to ${out}`)
   } finally {
