@@ -8,10 +8,14 @@
 // Pod status is polled from this process every 50 ms, so times include the kubelet's status
 // reporting; the startup probe period (1 s) quantises sidecar_ready_ms.
 import { execFileSync } from 'node:child_process'
-import { join } from 'node:path'
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
 import { POD_LAYOUT as L } from '../lib/sidecar-runtime.ts'
-import { containerPid, loadImages, startNodeCluster } from '../test/node/node-cluster.ts'
+import {
+  containerPid,
+  loadImages,
+  sidecarVolumeFile,
+  startNodeCluster,
+} from '../test/node/node-cluster.ts'
 import { kubeFor, until, type Kube } from '../test/node/kubectl.ts'
 import {
   appDeployment,
@@ -137,16 +141,7 @@ async function sidecarWorkingSets(kube: Kube, ns: string, podName?: string): Pro
 
 /** Sends `n` requests (32 in flight, keep-alive) to the pod's sidecar from the pod's own netns. */
 function loadSidecar(workDir: string, pod: Pod, n: number): number {
-  const secret = join(
-    workDir,
-    'kubelet',
-    'pods',
-    pod.metadata.uid,
-    'volumes',
-    'kubernetes.io~empty-dir',
-    L.secretVolume,
-    'token',
-  )
+  const secret = sidecarVolumeFile({ workDir }, pod.metadata.uid, 'secret')
   const sidecar = pod.status.initContainerStatuses!.find((c) => c.name === L.containerName)!
   const id = sidecar.containerID!.replace('containerd://', '')
   const pid = containerPid(node, id)

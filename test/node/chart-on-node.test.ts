@@ -5,11 +5,8 @@
 import { before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { join } from 'node:path'
-import { execFileSync } from 'node:child_process'
-import { nodeBinaries } from '../peers/paths.ts'
 import { POD_LAYOUT as L } from '../../lib/sidecar-runtime.ts'
-import { loadImages } from './node-cluster.ts'
+import { loadImages, nodeCtr, sidecarVolumeFile } from './node-cluster.ts'
 import { getInNetns } from './in-netns.ts'
 import { kubeFor, until } from './kubectl.ts'
 import { useNode } from './use-node.ts'
@@ -93,11 +90,10 @@ describe('the chart on a real node', { timeout: 900_000 }, () => {
     })
     assert.doesNotMatch(appLog, /failed/i)
     // The sidecar's per-pod secret and projected token as the kubelet laid them out.
-    const vol = join(node.workDir, 'kubelet', 'pods', pod.metadata.uid, 'volumes')
-    const secret = join(vol, 'kubernetes.io~empty-dir', L.secretVolume, 'token')
+    const secret = sidecarVolumeFile(node, pod.metadata.uid, 'secret')
     assert.equal(statSync(secret).mode & 0o777, 0o444, 'the secret is readable by the app user')
     assert.equal(statSync(secret).uid, 65532, 'written by the sidecar user')
-    assert.ok(existsSync(join(vol, 'kubernetes.io~projected', L.tokenVolume, 'token')))
+    assert.ok(existsSync(sidecarVolumeFile(node, pod.metadata.uid, 'token')))
   })
 
   it('serves pods as teams write them: two app containers, other users and fsGroup; leaves pods that did not ask alone', async () => {
@@ -178,17 +174,7 @@ describe('the chart on a real node', { timeout: 900_000 }, () => {
     const pod = (await podsOf(kube, tenant, 'app=reader')).find(isReady)!
     const status = pod.status.initContainerStatuses!.find((s) => s.name === L.containerName)!
     const id = status.containerID!.replace('containerd://', '')
-    execFileSync(nodeBinaries().ctr, [
-      '--address',
-      node.containerdSocket,
-      '-n',
-      'k8s.io',
-      'tasks',
-      'kill',
-      '-s',
-      'SIGKILL',
-      id,
-    ])
+    nodeCtr(node.containerdSocket, ['tasks', 'kill', '-s', 'SIGKILL', id])
     const restarted = await until(
       'sidecar restarted and ready',
       async () => {
@@ -228,16 +214,7 @@ describe('the chart on a real node', { timeout: 900_000 }, () => {
       async () => (await podsOf(kube, tenant, 'app=gone')).find(isReady),
       180_000,
     )
-    const tokenFile = join(
-      node.workDir,
-      'kubelet',
-      'pods',
-      pod.metadata.uid,
-      'volumes',
-      'kubernetes.io~projected',
-      L.tokenVolume,
-      'token',
-    )
+    const tokenFile = sidecarVolumeFile(node, pod.metadata.uid, 'token')
     const token = readFileSync(tokenFile, 'utf8')
     const svc = await kube.json<{
       spec: { clusterIP: string; ports: { name: string; port: number }[] }

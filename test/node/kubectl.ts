@@ -30,12 +30,13 @@ function run(cmd: string, args: readonly string[], input?: string): Promise<stri
   })
 }
 
-export function kubeFor(node: NodeClusterInfo): Kube {
-  const bins = { kubectl: peerBinary('kubectl'), helm: peerBinary('helm') }
+export function kubeFor(node: Pick<NodeClusterInfo, 'kubeconfig' | 'workDir'>): Kube {
+  const kubectl = peerBinary('kubectl')
   const kc = `--kubeconfig=${node.kubeconfig}`
   const kube: Kube = {
-    kubectl: (args, input) => run(bins.kubectl, [kc, ...args], input),
-    helm: (args) => run(bins.helm, [kc, ...args]),
+    kubectl: (args, input) => run(kubectl, [kc, ...args], input),
+    // Looked up on first use: the node harness itself needs no helm.
+    helm: (args) => run(peerBinary('helm'), [kc, ...args]),
     async apply(objects) {
       const file = join(node.workDir, `apply-${randomBytes(4).toString('hex')}.json`)
       writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }))

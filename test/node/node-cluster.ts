@@ -20,7 +20,7 @@ import { peerBinary, nodeBinaries } from '../peers/paths.ts'
 import { createPki } from '../peers/pki.ts'
 import { startProcess, waitFor, type PeerProcess } from '../peers/process.ts'
 import { httpsStatus, httpStatus } from '../peers/https.ts'
-import { sweepStale, writeKubeconfig } from '../peers/control-plane.ts'
+import { etcdArgs, sweepStale, writeKubeconfig } from '../peers/control-plane.ts'
 import {
   buildImages,
   PAUSE_IMAGE,
@@ -29,6 +29,8 @@ import {
 } from '../../scripts/image/images.ts'
 import { canLowerOomScoreAdj, createNetwork, pickNetwork } from './netns.ts'
 import { getInNetns } from './in-netns.ts'
+import { kubeFor } from './kubectl.ts'
+import { POD_LAYOUT as L } from '../../lib/sidecar-runtime.ts'
 import {
   containerdConfig,
   corefile,
@@ -169,17 +171,15 @@ export async function startNodeCluster(
 
     // etcd, on the namespace's loopback.
     const etcdUrl = `http://127.0.0.1:${PORTS.etcdClient}`
-    const etcd = start('etcd', peers.etcd, [
-      '--name=node',
-      `--data-dir=${join(workDir, 'etcd')}`,
-      `--listen-client-urls=${etcdUrl}`,
-      `--advertise-client-urls=${etcdUrl}`,
-      `--listen-peer-urls=http://127.0.0.1:${PORTS.etcdPeer}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${PORTS.etcdPeer}`,
-      `--initial-cluster=node=http://127.0.0.1:${PORTS.etcdPeer}`,
-      '--unsafe-no-fsync',
-      '--log-level=warn',
-    ])
+    const etcd = start(
+      'etcd',
+      peers.etcd,
+      etcdArgs({
+        dataDir: join(workDir, 'etcd'),
+        clientUrl: etcdUrl,
+        peerUrl: `http://127.0.0.1:${PORTS.etcdPeer}`,
+      }),
+    )
     await waitFor(etcd, 'etcd health', inNetns(netns, `${etcdUrl}/health`), 30_000)
 
     // kube-apiserver on the node address: Node + RBAC authorization, NodeRestriction.
@@ -290,10 +290,10 @@ export async function startNodeCluster(
       { ...process.env, PATH: path },
     )
     await waitFor(containerd, 'containerd socket', async () => existsSync(socket), 30_000)
-    ctr(node.ctr, socket, ['version'])
+    nodeCtr(socket, ['version'])
     // The sandbox image, built from the Kubernetes source (the kubelet never pulls it).
     const [pause] = await buildImages(['pause'])
-    importImages(node.ctr, socket, [pause!.file])
+    importImages(socket, [pause!.file])
     lap('containerd')
 
     // The kubelet, with its own client certificate (system:node:NAME) and serving certificate.
@@ -367,23 +367,22 @@ export async function startNodeCluster(
       60_000,
     )
 
-    const kubectlArgs = (args: string[]): string =>
-      execFileSync(peers.kubectl, [`--kubeconfig=${kubeconfig}`, ...args], { encoding: 'utf8' })
+    const kube = kubeFor({ kubeconfig, workDir })
     await waitFor(
       kubelet,
       'node Ready',
       async () =>
-        kubectlArgs([
+        (await kube.kubectl([
           'get',
           'node',
           NODE_NAME,
           '-o',
           'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
-        ]) === 'True',
+        ])) === 'True',
       90_000,
     )
     lap('kubelet Ready')
-    applyClusterDns(kubectlArgs, layout)
+    await kube.apply(clusterDns(layout))
     await waitFor(
       proxy,
       'kube-proxy healthz',
@@ -432,9 +431,10 @@ function makeCgroupRoot(name: string, v2: boolean): void {
   for (const d of dirs) mkdirSync(d, { recursive: true })
 }
 
-function ctr(bin: string, socket: string, args: string[]): string {
+/** Runs ctr against the node's containerd, in the namespace the kubelet uses. */
+export function nodeCtr(socket: string, args: readonly string[]): string {
   // stderr kept: ctr repeats containerd's cgroup v1 deprecation warning on every call.
-  return execFileSync(bin, ['--address', socket, '-n', 'k8s.io', ...args], {
+  return execFileSync(nodeBinaries().ctr, ['--address', socket, '-n', 'k8s.io', ...args], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -447,7 +447,6 @@ export async function loadImages(
 ): Promise<BuiltImage[]> {
   const images = await buildImages(names)
   importImages(
-    nodeBinaries().ctr,
     node.containerdSocket,
     images.map((i) => i.file),
   )
@@ -456,7 +455,7 @@ export async function loadImages(
 
 /** The PID of a running container's task (its processes' network namespace is the pod's). */
 export function containerPid(node: NodeClusterInfo, containerId: string): number {
-  const out = ctr(nodeBinaries().ctr, node.containerdSocket, ['tasks', 'ls'])
+  const out = nodeCtr(node.containerdSocket, ['tasks', 'ls'])
   const line = out.split('\n').find((l) => l.startsWith(`${containerId} `))
   const pid = Number(line?.trim().split(/\s+/)[1])
   if (!Number.isInteger(pid) || pid <= 0)
@@ -465,49 +464,58 @@ export function containerPid(node: NodeClusterInfo, containerId: string): number
 }
 
 /** Loads OCI archives into the node's image store (the kubelet then runs them, never pulling). */
-export function importImages(ctrBin: string, socket: string, files: readonly string[]): void {
-  for (const f of files) ctr(ctrBin, socket, ['images', 'import', f])
+export function importImages(socket: string, files: readonly string[]): void {
+  for (const f of files) nodeCtr(socket, ['images', 'import', f])
+}
+
+/**
+ * Where the kubelet keeps a file of the injected sidecar's volumes for a pod: its per-pod secret
+ * (a memory emptyDir) or its projected ServiceAccount token.
+ */
+export function sidecarVolumeFile(
+  node: Pick<NodeClusterInfo, 'workDir'>,
+  podUid: string,
+  which: 'secret' | 'token',
+): string {
+  const [plugin, volume] =
+    which === 'secret'
+      ? ['kubernetes.io~empty-dir', L.secretVolume]
+      : ['kubernetes.io~projected', L.tokenVolume]
+  return join(node.workDir, 'kubelet', 'pods', podUid, 'volumes', plugin, volume, 'token')
 }
 
 /**
  * The kube-dns Service on its well-known ClusterIP, backed by CoreDNS on the node address (it
  * runs as a node process here, not as a pod, so the pause and app images are the only images).
  */
-function applyClusterDns(kubectl: (args: string[]) => string, l: NodeLayout): void {
-  const manifest = {
-    apiVersion: 'v1',
-    kind: 'List',
-    items: [
-      {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } },
-        spec: {
-          clusterIP: l.dnsServiceIp,
-          ports: [
-            { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
-            { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
-          ],
-        },
-      },
-      {
-        apiVersion: 'discovery.k8s.io/v1',
-        kind: 'EndpointSlice',
-        metadata: {
-          name: 'kube-dns-node',
-          namespace: 'kube-system',
-          labels: { 'kubernetes.io/service-name': 'kube-dns' },
-        },
-        addressType: 'IPv4',
-        endpoints: [{ addresses: [l.nodeIp], conditions: { ready: true } }],
+function clusterDns(l: NodeLayout): object[] {
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } },
+      spec: {
+        clusterIP: l.dnsServiceIp,
         ports: [
-          { name: 'dns', port: 53, protocol: 'UDP' },
-          { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+          { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
         ],
       },
-    ],
-  }
-  const file = join(l.workDir, 'kube-dns.json')
-  writeFileSync(file, JSON.stringify(manifest))
-  kubectl(['apply', '-f', file])
+    },
+    {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: {
+        name: 'kube-dns-node',
+        namespace: 'kube-system',
+        labels: { 'kubernetes.io/service-name': 'kube-dns' },
+      },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: [l.nodeIp], conditions: { ready: true } }],
+      ports: [
+        { name: 'dns', port: 53, protocol: 'UDP' },
+        { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+      ],
+    },
+  ]
 }

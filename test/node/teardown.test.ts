@@ -8,7 +8,6 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { repoRoot } from '../peers/paths.ts'
 import { kubeFor, until } from './kubectl.ts'
-import type { NodeClusterInfo } from './node-cluster.ts'
 
 it(
   'leaves nothing behind after SIGKILL of its owner, with a pod running',
@@ -28,7 +27,7 @@ it(
     const [, kubeconfig, netns, workDir] = m as unknown as [string, string, string, string]
     const state = readFileSync(join(workDir, 'node-state.env'), 'utf8')
     const cgroupRoot = /CGROUP_ROOT=(\S+)/.exec(state)![1]!
-    const kube = kubeFor({ kubeconfig, workDir } as NodeClusterInfo)
+    const kube = kubeFor({ kubeconfig, workDir })
     await kube.apply([
       {
         apiVersion: 'v1',

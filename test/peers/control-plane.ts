@@ -126,31 +126,32 @@ interface Ctx {
   readonly procs: PeerProcess[]
 }
 
+/** A one-member etcd for tests: no fsync (a test's data is thrown away), warnings only. */
+export function etcdArgs(o: { dataDir: string; clientUrl: string; peerUrl: string }): string[] {
+  return [
+    '--name=test',
+    `--data-dir=${o.dataDir}`,
+    `--listen-client-urls=${o.clientUrl}`,
+    `--advertise-client-urls=${o.clientUrl}`,
+    `--listen-peer-urls=${o.peerUrl}`,
+    `--initial-advertise-peer-urls=${o.peerUrl}`,
+    `--initial-cluster=test=${o.peerUrl}`,
+    '--unsafe-no-fsync',
+    '--log-level=warn',
+  ]
+}
+
 async function startEtcd({ bins, workDir, logDir, procs }: Ctx): Promise<string> {
   const [client, peer] = [await freePort(), await freePort()]
   const url = `http://127.0.0.1:${client}`
   const p = startProcess(
     'etcd',
     bins.etcd,
-    [
-      '--name',
-      'test',
-      '--data-dir',
-      join(workDir, 'etcd'),
-      '--listen-client-urls',
-      url,
-      '--advertise-client-urls',
-      url,
-      '--listen-peer-urls',
-      `http://127.0.0.1:${peer}`,
-      '--initial-advertise-peer-urls',
-      `http://127.0.0.1:${peer}`,
-      '--initial-cluster',
-      `test=http://127.0.0.1:${peer}`,
-      '--unsafe-no-fsync',
-      '--log-level',
-      'warn',
-    ],
+    etcdArgs({
+      dataDir: join(workDir, 'etcd'),
+      clientUrl: url,
+      peerUrl: `http://127.0.0.1:${peer}`,
+    }),
     { logDir },
   )
   procs.push(p)
