@@ -2,6 +2,7 @@
 // engineer installs it, and tenants' namespaces and workloads as application teams write them.
 import { join } from 'node:path'
 import { repoRoot } from '../peers/paths.ts'
+import { RESTRICTED_SECURITY_CONTEXT } from '../../injector/sidecar-spec.ts'
 import type { NodeClusterInfo } from './node-cluster.ts'
 import type { Kube } from './kubectl.ts'
 
@@ -122,14 +123,11 @@ export async function brokerCaPem(kube: Kube): Promise<string> {
   return Buffer.from(secret.data['ca.crt']!, 'base64').toString()
 }
 
+/** An app container's context under Pod Security restricted: the sidecar's, as user 1000. */
 export const RESTRICTED_CONTAINER = {
-  runAsNonRoot: true,
+  ...RESTRICTED_SECURITY_CONTEXT,
   runAsUser: 1000,
   runAsGroup: 1000,
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
 }
 
 /**
