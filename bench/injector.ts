@@ -16,9 +16,8 @@ import {
 } from '@kubernetes/client-node'
 import { createInjectorApp } from '../injector/app.ts'
 import { loadInjectorConfig } from '../injector/config.ts'
-import type { DecideConfig } from '../injector/decide.ts'
+import { decideConfigOf } from '../injector/decide.ts'
 import { InjectorMetrics } from '../injector/metrics.ts'
-import { sidecarSpec } from '../injector/sidecar-spec.ts'
 import { createLogger } from '../lib/log.ts'
 import { startControlPlane } from '../test/peers/control-plane.ts'
 import { makeTestCluster, type TestCluster } from '../test/peers/cluster.ts'
@@ -215,11 +214,7 @@ function inProcessApp(ns: string): {
   logLines: () => number
 } {
   const cfg = loadInjectorConfig(['--tls-self-bootstrap', `--base-role-arn=${BASE_ROLE_ARN}`], {})
-  const decideConfig: DecideConfig = Object.freeze({
-    spec: sidecarSpec(cfg),
-    defaultPolicy: cfg.defaultPolicy,
-    baseRoleArn: cfg.baseRoleArn,
-  })
+  const decideConfig = decideConfigOf(cfg)
   const namespace: V1Namespace = {
     metadata: {
       name: ns,

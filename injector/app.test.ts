@@ -6,10 +6,15 @@ import type { Lookups } from './admission.ts'
 import { createInjectorApp, MAX_REVIEW_BYTES } from './app.ts'
 import { loadInjectorConfig } from './config.ts'
 import { InjectorMetrics } from './metrics.ts'
-import { sidecarSpec } from './sidecar-spec.ts'
+import { decideConfigOf } from './decide.ts'
 
 const quiet = createLogger({ level: 'error', component: 'test', write: () => {} })
-const spec = sidecarSpec(loadInjectorConfig(['--tls-self-bootstrap'], {}))
+const decideConfig = decideConfigOf(
+  loadInjectorConfig(
+    ['--tls-self-bootstrap', '--base-role-arn=arn:aws:iam::111122223333:role/'],
+    {},
+  ),
+)
 const lookups: Lookups = {
   namespace: async (name) => ({
     metadata: {
@@ -22,7 +27,7 @@ const lookups: Lookups = {
 const app = (l: Lookups = lookups) =>
   createInjectorApp({
     lookups: l,
-    config: () => ({ spec, defaultPolicy: 'deny', baseRoleArn: 'arn:aws:iam::111122223333:role/' }),
+    config: () => decideConfig,
     ready: () => true,
     metrics: new InjectorMetrics(),
     log: quiet,

@@ -11,6 +11,7 @@ import {
   urlFlag,
   type FlagValues,
 } from '../lib/flags.ts'
+import { SIDECAR_SETTING_FLAGS } from './sidecar-settings.ts'
 import {
   baseRoleArnFlag,
   defaultPolicyFlag,
@@ -21,7 +22,6 @@ import {
 } from '../lib/common-flags.ts'
 
 const E = 'IAM_SIDECAR_INJECTOR_'
-const QUANTITY = /^\d+(\.\d+)?(m|Ki|Mi|Gi|k|M|G)?$/
 
 export const INJECTOR_FLAGS = {
   port: intFlag({
@@ -131,34 +131,22 @@ export const INJECTOR_FLAGS = {
     description:
       'Inject the sidecar as the first init container with restartPolicy Always (Kubernetes ≥ 1.29). false: a regular container, and init containers get no credentials.',
   }),
-  cpuRequest: stringFlag({
-    name: 'sidecar-cpu-request',
-    env: `${E}SIDECAR_CPU_REQUEST`,
-    default: '10m',
-    pattern: QUANTITY,
-    description: 'CPU request of the sidecar.',
-  }),
-  memoryRequest: stringFlag({
-    name: 'sidecar-memory-request',
-    env: `${E}SIDECAR_MEMORY_REQUEST`,
-    default: '64Mi',
-    pattern: QUANTITY,
-    description: 'Memory request of the sidecar.',
-  }),
-  memoryLimit: stringFlag({
-    name: 'sidecar-memory-limit',
-    env: `${E}SIDECAR_MEMORY_LIMIT`,
-    default: '128Mi',
-    pattern: QUANTITY,
-    description: 'Memory limit of the sidecar.',
-  }),
-  cpuLimit: stringFlag({
-    name: 'sidecar-cpu-limit',
-    env: `${E}SIDECAR_CPU_LIMIT`,
+  // The sidecar's own settings and resources; pod annotations may override each (sidecar-settings.ts).
+  ...SIDECAR_SETTING_FLAGS,
+  awsRegion: stringFlag({
+    name: 'aws-region',
+    env: `${E}AWS_REGION`,
     optional: true,
-    pattern: QUANTITY,
+    pattern: /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/,
     description:
-      'CPU limit of the sidecar (default: none, to avoid throttling a latency-sensitive endpoint).',
+      'Written as AWS_REGION and AWS_DEFAULT_REGION into app containers that set neither (one set: the other follows it). Default: none.',
+  }),
+  meshUidBypass: boolFlag({
+    name: 'mesh-uid-bypass',
+    env: `${E}MESH_UID_BYPASS`,
+    default: 'true',
+    description:
+      "In pods that Istio or Linkerd will mesh, run the sidecar as the mesh proxy's UID (1337, 2102), which their iptables rules never redirect, so its broker call works before the proxy runs. An iam-sidecar/run-as-user annotation wins.",
   }),
   defaultPolicy: defaultPolicyFlag(
     E,
@@ -183,5 +171,9 @@ export function loadInjectorConfig(
       '--tls-cert-file and --tls-key-file are required unless --tls-self-bootstrap is set',
     )
   }
+  if (cfg.sidecarPort === cfg.sidecarHealthPort)
+    throw new ConfigError(
+      `--sidecar-port and --sidecar-health-port must differ (both ${cfg.sidecarPort})`,
+    )
   return cfg
 }

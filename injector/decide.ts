@@ -2,14 +2,27 @@
 // configuration → skip (with the reason), deny (with what to do), or a plan to inject (with
 // warnings). No I/O; patch.ts turns a plan into JSON Patch operations.
 import type { V1Container, V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-node'
-import { INJECT, INJECTED_LABEL, ROLE, SKIP_CONTAINERS } from '../lib/annotations.ts'
+import {
+  HEALTH_PORT,
+  INJECT,
+  INJECTED_LABEL,
+  ROLE,
+  RUN_AS_USER,
+  SIDECAR_PORT,
+  SKIP_CONTAINERS,
+} from '../lib/annotations.ts'
 import { checkPolicy, type DefaultPolicy } from '../lib/policy.ts'
 import { quote, resolveRole, roleAnnotation } from '../lib/role.ts'
 import { POD_LAYOUT } from '../lib/sidecar-runtime.ts'
-import type { SidecarSpec } from './sidecar-spec.ts'
+import { envEdit, type EnvEdit } from './app-env.ts'
+import type { InjectorConfig } from './config.ts'
+import { meshOf } from './mesh.ts'
+import { podSettings, type SidecarSettings } from './sidecar-settings.ts'
+import { sidecarSpec, type SidecarSpec, type SpecConfig } from './sidecar-spec.ts'
 
 export interface DecideConfig {
-  readonly spec: SidecarSpec
+  /** The cluster-wide sidecar configuration and the default per-pod settings. */
+  readonly sidecar: SpecConfig
   readonly defaultPolicy: DefaultPolicy
   readonly baseRoleArn: string | undefined
 }
@@ -22,12 +35,23 @@ export interface Plan {
   /** Names of the app containers and init containers that get the env vars and the mount. */
   readonly containers: readonly string[]
   readonly initContainers: readonly string[]
+  /** What each of those containers' env gets, by container name. */
+  readonly env: ReadonlyMap<string, EnvEdit>
 }
 
 export type Decision =
   | { readonly kind: 'skip'; readonly reason: string }
   | { readonly kind: 'deny'; readonly message: string }
   | { readonly kind: 'inject'; readonly plan: Plan; readonly warnings: readonly string[] }
+
+/** The admission configuration from the injector's: its sidecar settings are the defaults. */
+export function decideConfigOf(cfg: InjectorConfig): DecideConfig {
+  return Object.freeze({
+    sidecar: cfg,
+    defaultPolicy: cfg.defaultPolicy,
+    baseRoleArn: cfg.baseRoleArn,
+  })
+}
 
 /** Env vars that come before the container provider in some SDK's chain, or replace it. */
 const SHADOWING_ENV = [
@@ -51,7 +75,10 @@ export function decide(
 ): Decision {
   const skip = skipReason(pod)
   if (skip) return { kind: 'skip', reason: skip }
-  const refusal = checkPodShape(pod, cfg.spec)
+  const sidecar = sidecarFor(pod, namespace, cfg)
+  if ('deny' in sidecar) return { kind: 'deny', message: sidecar.deny }
+  const { spec } = sidecar
+  const refusal = checkPodShape(pod, spec)
   if (refusal) return { kind: 'deny', message: refusal }
   const role = roleAnnotation(pod, sa)
   if (!role) {
@@ -63,18 +90,33 @@ export function decide(
   }
   const checked = checkRole(role, namespace, cfg)
   if (checked.deny) return { kind: 'deny', message: checked.deny }
-  const { containers, initContainers, warnings } = targets(pod, cfg)
+  const { containers, initContainers, env, warnings } = targets(pod, spec)
   return {
     kind: 'inject',
-    plan: {
-      spec: cfg.spec,
-      role: checked.role,
-      roleSource: role.source,
-      containers,
-      initContainers,
-    },
-    warnings: [...checked.warnings, ...warnings],
+    plan: { spec, role: checked.role, roleSource: role.source, containers, initContainers, env },
+    warnings: [...sidecar.warnings, ...checked.warnings, ...warnings],
   }
+}
+
+/** This pod's sidecar: the injector's settings with the pod's overrides, and a mesh's UID. */
+function sidecarFor(
+  pod: V1Pod,
+  namespace: V1Namespace | undefined,
+  cfg: DecideConfig,
+): { spec: SidecarSpec; warnings: string[] } | { deny: string } {
+  const annotations = pod.metadata?.annotations
+  const r = podSettings(cfg.sidecar, annotations)
+  if (!r.ok) return { deny: r.message }
+  let settings: SidecarSettings = r.settings
+  const warnings: string[] = []
+  const mesh = cfg.sidecar.meshUidBypass ? meshOf(pod, namespace) : undefined
+  if (mesh && annotations?.[RUN_AS_USER] === undefined) {
+    settings = { ...settings, sidecarRunAsUser: mesh.proxyUid }
+    warnings.push(
+      `${mesh.name} will mesh this pod: the sidecar runs as UID ${mesh.proxyUid}, whose traffic ${mesh.name}'s iptables rules do not redirect, so it reaches the broker before the mesh proxy runs`,
+    )
+  }
+  return { spec: sidecarSpec(cfg.sidecar, settings), warnings }
 }
 
 /** Why a pod is left alone: not asking, or already done (a second pass changes nothing). */
@@ -87,25 +129,38 @@ function skipReason(pod: V1Pod): string | undefined {
   return undefined
 }
 
-/** Which containers get the env vars, and warnings about the pod's own AWS settings. */
+/** Which containers get the env vars and what each gets, and warnings about their own settings. */
 function targets(
   pod: V1Pod,
-  cfg: DecideConfig,
-): { containers: string[]; initContainers: string[]; warnings: string[] } {
+  spec: SidecarSpec,
+): {
+  containers: string[]
+  initContainers: string[]
+  env: Map<string, EnvEdit>
+  warnings: string[]
+} {
   const skip = skipList(pod.metadata?.annotations?.[SKIP_CONTAINERS])
   const names = (list: V1Container[] | undefined): string[] =>
     (list ?? []).map((c) => c.name).filter((n) => !skip.has(n))
   const containers = names(pod.spec?.containers)
   // Without native sidecars, init containers run before the sidecar exists: they get nothing.
-  const initContainers = cfg.spec.native ? names(pod.spec?.initContainers) : []
-  const warnings = shadowWarnings(pod, new Set([...containers, ...initContainers]))
+  const initContainers = spec.native ? names(pod.spec?.initContainers) : []
+  const injected = new Set([...containers, ...initContainers])
+  const warnings = shadowWarnings(pod, injected)
+  const env = new Map<string, EnvEdit>()
+  for (const c of allContainers(pod)) {
+    if (!injected.has(c.name)) continue
+    const edit = envEdit(c, spec)
+    env.set(c.name, edit)
+    warnings.push(...edit.warnings)
+  }
   const unknown = [...skip].filter((n) => !allContainers(pod).some((c) => c.name === n))
   if (unknown.length > 0) {
     warnings.push(
       `${SKIP_CONTAINERS} names ${unknown.map((n) => quote(n, 63)).join(', ')}, which the pod does not have`,
     )
   }
-  return { containers, initContainers, warnings }
+  return { containers, initContainers, env, warnings }
 }
 
 function allContainers(pod: V1Pod): V1Container[] {
@@ -124,7 +179,24 @@ function checkPodShape(pod: V1Pod, spec: SidecarSpec): string | undefined {
   if (pod.spec?.shareProcessNamespace) {
     return "shareProcessNamespace: true is not supported: other containers could read the sidecar's ServiceAccount token through /proc; turn it off, or remove the iam-sidecar/inject annotation"
   }
-  return reservedNames(pod, spec)
+  return reservedNames(pod, spec) ?? portClash(pod, spec)
+}
+
+/** Containers of a pod share its network: a declared port equal to one of ours cannot both bind. */
+function portClash(pod: V1Pod, spec: SidecarSpec): string | undefined {
+  const ours: [number, string, string][] = [
+    [spec.settings.sidecarPort, 'credentials endpoint', SIDECAR_PORT],
+    [spec.settings.sidecarHealthPort, 'health listener', HEALTH_PORT],
+  ]
+  for (const c of allContainers(pod)) {
+    for (const p of c.ports ?? []) {
+      if (p.protocol !== undefined && p.protocol !== 'TCP') continue
+      const clash = ours.find(([port]) => port === p.containerPort)
+      if (clash)
+        return `container ${quote(c.name, 63)} declares port ${p.containerPort}, which the iam-sidecar ${clash[1]} uses; set the pod annotation ${clash[2]} to a free port`
+    }
+  }
+  return undefined
 }
 
 /** Our volume names and mount paths must be ours: a pod's own volume there would be used instead. */

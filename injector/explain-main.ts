@@ -12,7 +12,7 @@ import { parse } from 'yaml'
 import { ConfigError, boolFlag, parseFlags, stringFlag } from '../lib/flags.ts'
 import { INJECTOR_FLAGS, loadInjectorConfig } from './config.ts'
 import { explain } from './explain.ts'
-import { sidecarSpec } from './sidecar-spec.ts'
+import { decideConfigOf } from './decide.ts'
 import { baseRoleArnFlag, defaultPolicyFlag, kubeconfigFlag } from '../lib/common-flags.ts'
 
 const X = 'IAM_SIDECAR_EXPLAIN_'
@@ -107,12 +107,9 @@ export async function main(argv: readonly string[]): Promise<void> {
         readManifest<V1Namespace>(f.namespace),
         readManifest<V1ServiceAccount>(f.serviceAccount),
       ]
-  const spec = sidecarSpec(
+  const injector = decideConfigOf(
     loadInjectorConfig(['--tls-self-bootstrap', `--native-sidecars=${f.nativeSidecars}`], {}),
   )
-  process.stdout.write(
-    explain(pod, ns, sa, { spec, defaultPolicy: f.defaultPolicy, baseRoleArn: f.baseRoleArn }).join(
-      '\n',
-    ) + '\n',
-  )
+  const cfg = { ...injector, defaultPolicy: f.defaultPolicy, baseRoleArn: f.baseRoleArn }
+  process.stdout.write(explain(pod, ns, sa, cfg).join('\n') + '\n')
 }

@@ -2,13 +2,14 @@ import { it } from 'node:test'
 import assert from 'node:assert/strict'
 import { loadInjectorConfig } from './config.ts'
 import { explain } from './explain.ts'
-import { sidecarSpec } from './sidecar-spec.ts'
+import { decideConfigOf } from './decide.ts'
 
-const cfg = {
-  spec: sidecarSpec(loadInjectorConfig(['--tls-self-bootstrap'], {})),
-  defaultPolicy: 'deny' as const,
-  baseRoleArn: 'arn:aws:iam::111122223333:role/',
-}
+const cfg = decideConfigOf(
+  loadInjectorConfig(
+    ['--tls-self-bootstrap', '--base-role-arn=arn:aws:iam::111122223333:role/'],
+    {},
+  ),
+)
 const ns = {
   metadata: {
     name: 'team-a',

@@ -17,9 +17,8 @@ import { SKIP_CONTAINERS } from '../lib/annotations.ts'
 import { FULL_URI_ENV, POD_LAYOUT, TOKEN_FILE_ENV } from '../lib/sidecar-runtime.ts'
 import { applyPatch } from '../test/support/json-patch.ts'
 import { INJECTOR_FLAGS, loadInjectorConfig } from './config.ts'
-import { decide, type DecideConfig, type Decision } from './decide.ts'
+import { decide, decideConfigOf, type DecideConfig, type Decision } from './decide.ts'
 import { buildPatch, type PatchOp } from './patch.ts'
-import { sidecarSpec } from './sidecar-spec.ts'
 
 const DIR = new URL('./testdata/golden/', import.meta.url)
 // eslint-disable-next-line no-restricted-properties -- a test-run switch, not configuration
@@ -72,7 +71,7 @@ function configFor(overrides: GoldenCase['config']): DecideConfig {
     argv.push(`--${flag.name}=${String(value)}`)
   }
   const cfg = loadInjectorConfig(argv, {})
-  return { spec: sidecarSpec(cfg), defaultPolicy: cfg.defaultPolicy, baseRoleArn: cfg.baseRoleArn }
+  return decideConfigOf(cfg)
 }
 
 /** The decision in the golden file's shape, as JSON (what the webhook would send). */
@@ -202,7 +201,7 @@ describe('injector golden cases', () => {
         kind: 'skip',
         reason: 'already injected',
       })
-      checkPatchedPod(c.pod, patched, cfg.spec.native)
+      checkPatchedPod(c.pod, patched, cfg.sidecar.nativeSidecars)
     })
   }
 })

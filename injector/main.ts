@@ -11,9 +11,8 @@ import { closeServer, listen } from '../lib/servers.ts'
 import { readTls, reloadOnChange } from '../lib/tls-reload.ts'
 import { createInjectorApp } from './app.ts'
 import { loadInjectorConfig, type InjectorConfig } from './config.ts'
-import type { DecideConfig } from './decide.ts'
+import { decideConfigOf } from './decide.ts'
 import { InjectorMetrics } from './metrics.ts'
-import { sidecarSpec } from './sidecar-spec.ts'
 import { patchWebhookCaBundle } from './webhook-ca.ts'
 
 export interface InjectorRuntime {
@@ -38,11 +37,7 @@ export async function startInjector(
   const started = lookups
     .start()
     .catch((err: unknown) => log.error('informers failed to start', { error: err as Error }))
-  const decideConfig: DecideConfig = Object.freeze({
-    spec: sidecarSpec(cfg),
-    defaultPolicy: cfg.defaultPolicy,
-    baseRoleArn: cfg.baseRoleArn,
-  })
+  const decideConfig = decideConfigOf(cfg)
   const metrics = new InjectorMetrics()
   const app = createInjectorApp({
     lookups,

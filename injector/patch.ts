@@ -70,7 +70,17 @@ function containerOps(
   const ops: PatchOp[] = []
   ;(list ?? []).forEach((c, i) => {
     if (!names.includes(c.name)) return
-    const env = plan.spec.appEnv.filter((e) => !c.env?.some((have) => have.name === e.name))
+    const edit = plan.env.get(c.name)
+    const env = (edit?.add ?? []).filter((e) => !c.env?.some((have) => have.name === e.name))
+    // `add` on an existing member replaces its value (RFC 6902 4.1): NO_PROXY gains 127.0.0.1.
+    for (const s of edit?.set ?? []) {
+      if (c.env?.[s.index]?.value === s.value) continue
+      ops.push({
+        op: 'add',
+        path: pointer('spec', field, i, 'env', s.index, 'value'),
+        value: s.value,
+      })
+    }
     if (!c.env) {
       if (env.length > 0)
         ops.push({ op: 'add', path: pointer('spec', field, i, 'env'), value: env })

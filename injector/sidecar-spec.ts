@@ -1,5 +1,6 @@
-// What the injector adds, built once from the configuration: the sidecar container, the three
-// volumes, and the env and mount every app container gets. Pure data; patch.ts places it.
+// What the injector adds to one pod, from the configuration and the pod's sidecar settings: the
+// sidecar container, the three volumes, and the env and mount every app container gets. Pure
+// data; patch.ts places it.
 import type {
   V1Container,
   V1EnvVar,
@@ -8,14 +9,16 @@ import type {
   V1VolumeMount,
 } from '@kubernetes/client-node'
 import {
-  CREDENTIALS_URL,
+  credentialsUrl,
   FULL_URI_ENV,
   POD_LAYOUT as L,
   SIDECAR_BUNDLE_IN_IMAGE,
   SIDECAR_NODE_FLAGS,
   TOKEN_FILE_ENV,
 } from '../lib/sidecar-runtime.ts'
+import { formatDuration } from '../lib/flags.ts'
 import type { InjectorConfig } from './config.ts'
+import type { SidecarSettings } from './sidecar-settings.ts'
 
 export interface SidecarSpec {
   readonly container: V1Container
@@ -23,68 +26,81 @@ export interface SidecarSpec {
   readonly appEnv: readonly V1EnvVar[]
   readonly appMount: V1VolumeMount
   readonly native: boolean
+  /** AWS_REGION for app containers that set none (app-env.ts), if the injector has one. */
+  readonly region: string | undefined
+  readonly settings: SidecarSettings
 }
 
-/** Passes Pod Security `restricted`: non-root, no privilege escalation, no capabilities, seccomp. */
+/**
+ * Passes Pod Security `restricted`: non-root, no privilege escalation, no capabilities, seccomp.
+ * The UID is added per pod (securityContext below).
+ */
 export const RESTRICTED_SECURITY_CONTEXT: V1SecurityContext = {
   runAsNonRoot: true,
-  runAsUser: 65532,
-  runAsGroup: 65532,
   allowPrivilegeEscalation: false,
   readOnlyRootFilesystem: true,
   capabilities: { drop: ['ALL'] },
   seccompProfile: { type: 'RuntimeDefault' },
 }
 
-type SpecConfig = Pick<
-  InjectorConfig,
-  | 'sidecarImage'
-  | 'imagePullPolicy'
-  | 'brokerUrl'
-  | 'brokerCaConfigMap'
-  | 'brokerCaClusterTrustBundle'
-  | 'tokenAudience'
-  | 'tokenExpiration'
-  | 'nativeSidecars'
-  | 'cpuRequest'
-  | 'memoryRequest'
-  | 'memoryLimit'
-  | 'cpuLimit'
->
+export type SpecConfig = SidecarSettings &
+  Pick<
+    InjectorConfig,
+    | 'sidecarImage'
+    | 'imagePullPolicy'
+    | 'brokerUrl'
+    | 'brokerCaConfigMap'
+    | 'brokerCaClusterTrustBundle'
+    | 'tokenAudience'
+    | 'tokenExpiration'
+    | 'nativeSidecars'
+    | 'awsRegion'
+    | 'meshUidBypass'
+  >
 
-export function sidecarSpec(cfg: SpecConfig): SidecarSpec {
+function securityContext(uid: number | undefined): V1SecurityContext {
+  if (uid === undefined) return RESTRICTED_SECURITY_CONTEXT
+  const { runAsNonRoot, ...rest } = RESTRICTED_SECURITY_CONTEXT
+  return { runAsNonRoot, runAsUser: uid, runAsGroup: uid, ...rest }
+}
+
+/** The pod's sidecar: cluster-wide parts from cfg, per-pod settings (default: cfg's own). */
+export function sidecarSpec(cfg: SpecConfig, s: SidecarSettings = cfg): SidecarSpec {
   const container: V1Container = {
     name: L.containerName,
     image: cfg.sidecarImage,
     imagePullPolicy: cfg.imagePullPolicy,
     command: ['node', ...SIDECAR_NODE_FLAGS, SIDECAR_BUNDLE_IN_IMAGE],
     args: [
-      `--port=${L.port}`,
-      `--health-port=${L.healthPort}`,
+      `--port=${s.sidecarPort}`,
+      `--health-port=${s.sidecarHealthPort}`,
       `--secret-dir=${L.secretDir}`,
       `--token-file=${L.tokenFile}`,
       `--broker-url=${cfg.brokerUrl.href.replace(/\/$/, '')}`,
       `--broker-ca-file=${L.brokerCaFile}`,
+      `--log-level=${s.sidecarLogLevel}`,
+      `--refresh-window=${formatDuration(s.sidecarRefreshWindow)}`,
+      `--upstream-timeout=${formatDuration(s.sidecarUpstreamTimeout)}`,
     ],
-    ports: [{ name: 'iam-health', containerPort: L.healthPort, protocol: 'TCP' }],
+    ports: [{ name: 'iam-health', containerPort: s.sidecarHealthPort, protocol: 'TCP' }],
     // The credentials port is loopback-only; the kubelet probes the health listener instead.
     startupProbe: {
-      httpGet: { path: '/readyz', port: L.healthPort },
+      httpGet: { path: '/readyz', port: s.sidecarHealthPort },
       periodSeconds: 1,
       failureThreshold: 120,
       timeoutSeconds: 1,
     },
     livenessProbe: {
-      httpGet: { path: '/healthz', port: L.healthPort },
+      httpGet: { path: '/healthz', port: s.sidecarHealthPort },
       periodSeconds: 10,
       failureThreshold: 3,
       timeoutSeconds: 1,
     },
     resources: {
-      requests: { cpu: cfg.cpuRequest, memory: cfg.memoryRequest },
-      limits: { memory: cfg.memoryLimit, ...(cfg.cpuLimit ? { cpu: cfg.cpuLimit } : {}) },
+      requests: { cpu: s.cpuRequest, memory: s.memoryRequest },
+      limits: { memory: s.memoryLimit, ...(s.cpuLimit ? { cpu: s.cpuLimit } : {}) },
     },
-    securityContext: RESTRICTED_SECURITY_CONTEXT,
+    securityContext: securityContext(s.sidecarRunAsUser),
     volumeMounts: [
       { name: L.tokenVolume, mountPath: L.tokenDir, readOnly: true },
       { name: L.secretVolume, mountPath: L.secretDir },
@@ -114,11 +130,13 @@ export function sidecarSpec(cfg: SpecConfig): SidecarSpec {
     container,
     volumes,
     appEnv: [
-      { name: FULL_URI_ENV, value: CREDENTIALS_URL },
+      { name: FULL_URI_ENV, value: credentialsUrl(s.sidecarPort) },
       { name: TOKEN_FILE_ENV, value: L.secretFile },
     ],
     appMount: { name: L.secretVolume, mountPath: L.secretDir, readOnly: true },
     native: cfg.nativeSidecars,
+    region: cfg.awsRegion,
+    settings: s,
   }
 }
 

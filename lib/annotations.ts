@@ -18,6 +18,17 @@ export const EXTERNAL_ID = `${PREFIX}/external-id`
 export const LEGACY_EXTERNAL_ID = 'iam.amazonaws.com/external-id'
 /** Pod annotation: comma-separated container names that get no AWS env vars. */
 export const SKIP_CONTAINERS = `${PREFIX}/skip-containers`
+// Per-pod overrides of the sidecar's settings (injector/sidecar-settings.ts checks them).
+export const LOG_LEVEL = `${PREFIX}/log-level`
+export const REFRESH_WINDOW = `${PREFIX}/refresh-window`
+export const UPSTREAM_TIMEOUT = `${PREFIX}/upstream-timeout`
+export const SIDECAR_PORT = `${PREFIX}/port`
+export const HEALTH_PORT = `${PREFIX}/health-port`
+export const RUN_AS_USER = `${PREFIX}/run-as-user`
+export const CPU_REQUEST = `${PREFIX}/cpu-request`
+export const CPU_LIMIT = `${PREFIX}/cpu-limit`
+export const MEMORY_REQUEST = `${PREFIX}/memory-request`
+export const MEMORY_LIMIT = `${PREFIX}/memory-limit`
 /** Label the injector puts on every pod it changed; the broker serves only such pods. */
 export const INJECTED_LABEL = `${PREFIX}/injected`
 
@@ -71,6 +82,24 @@ export const ANNOTATION_DOCS: readonly AnnotationDoc[] = [
     on: 'Pod',
     meaning: 'Comma-separated container or init container names that get no AWS env vars.',
   },
+  ...(
+    [
+      [LOG_LEVEL, 'sidecar-log-level', 'debug, info, warn or error'],
+      [REFRESH_WINDOW, 'sidecar-refresh-window', 'a duration over 15m, e.g. 40m'],
+      [UPSTREAM_TIMEOUT, 'sidecar-upstream-timeout', 'a duration from 100ms to 2m'],
+      [SIDECAR_PORT, 'sidecar-port', 'e.g. when the app already uses 9911'],
+      [HEALTH_PORT, 'sidecar-health-port', 'e.g. when the app already uses 9912'],
+      [RUN_AS_USER, 'sidecar-run-as-user', 'a UID, or none'],
+      [CPU_REQUEST, 'sidecar-cpu-request', 'a quantity'],
+      [CPU_LIMIT, 'sidecar-cpu-limit', 'a quantity'],
+      [MEMORY_REQUEST, 'sidecar-memory-request', 'a quantity'],
+      [MEMORY_LIMIT, 'sidecar-memory-limit', 'a quantity'],
+    ] as const
+  ).map(([key, flag, what]) => ({
+    key,
+    on: 'Pod',
+    meaning: `Overrides the injector's \`--${flag}\` for this pod's sidecar (${what}); checked at admission, a bad value is refused.`,
+  })),
   {
     key: INJECTED_LABEL,
     on: 'Pod (label, set by the injector)',

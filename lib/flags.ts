@@ -152,6 +152,19 @@ export function parseDuration(raw: string): number {
   return parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]!]!, 0)
 }
 
+/** The inverse of parseDuration, shortest form: 1800000 → `30m`, 5400000 → `1h30m`, 0 → `0s`. */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s'
+  let rest = ms
+  let out = ''
+  for (const [unit, size] of Object.entries(UNIT_MS).sort((a, b) => b[1] - a[1])) {
+    const n = Math.floor(rest / size)
+    if (n > 0) out += `${n}${unit}`
+    rest -= n * size
+  }
+  return out
+}
+
 export function durationFlag(o: FlagOpts & { minMs?: number; maxMs?: number }): Flag<number> {
   return {
     ...o,
@@ -163,6 +176,19 @@ export function durationFlag(o: FlagOpts & { minMs?: number; maxMs?: number }): 
       if (o.maxMs !== undefined && ms > o.maxMs)
         throw new Error(`must be at most ${o.maxMs} ms (got ${raw})`)
       return ms
+    },
+  }
+}
+
+/** The same flag with one more check after parsing; the check returns the problem, or nothing. */
+export function refine<T>(f: Flag<T>, check: (value: T) => string | undefined): Flag<T> {
+  return {
+    ...f,
+    parse(raw) {
+      const value = f.parse(raw)
+      const problem = check(value)
+      if (problem !== undefined) throw new Error(`${problem} (got ${JSON.stringify(raw)})`)
+      return value
     },
   }
 }

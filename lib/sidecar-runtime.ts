@@ -33,4 +33,7 @@ export const POD_LAYOUT = Object.freeze({
 /** The env vars every AWS SDK reads (never the RELATIVE_URI: botocore would prefer it). */
 export const FULL_URI_ENV = 'AWS_CONTAINER_CREDENTIALS_FULL_URI'
 export const TOKEN_FILE_ENV = 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE'
-export const CREDENTIALS_URL = `http://127.0.0.1:${POD_LAYOUT.port}/v1/credentials`
+/** What AWS_CONTAINER_CREDENTIALS_FULL_URI says for a sidecar on `port` (default: the layout's). */
+export function credentialsUrl(port: number = POD_LAYOUT.port): string {
+  return `http://127.0.0.1:${port}/v1/credentials`
+}

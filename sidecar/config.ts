@@ -5,6 +5,7 @@ import {
   durationFlag,
   intFlag,
   parseFlags,
+  refine,
   stringFlag,
   urlFlag,
   type FlagValues,
@@ -57,14 +58,20 @@ export const SIDECAR_FLAGS = {
     optional: true,
     description: 'PEM bundle that signs the broker certificate (default: the system trust store).',
   }),
-  refreshWindow: durationFlag({
-    name: 'refresh-window',
-    env: 'IAM_SIDECAR_REFRESH_WINDOW',
-    default: '30m',
-    maxMs: 12 * 3_600_000,
-    description:
-      'Refresh credentials once their remaining lifetime falls under this; must be more than 15m.',
-  }),
+  refreshWindow: refine(
+    durationFlag({
+      name: 'refresh-window',
+      env: 'IAM_SIDECAR_REFRESH_WINDOW',
+      default: '30m',
+      maxMs: 12 * 3_600_000,
+      description:
+        'Refresh credentials once their remaining lifetime falls under this; must be more than 15m.',
+    }),
+    (ms) =>
+      ms <= MIN_REFRESH_WINDOW_MS
+        ? 'must be more than 15m, or SDKs would refresh on every call'
+        : undefined,
+  ),
   upstreamTimeout: durationFlag({
     name: 'upstream-timeout',
     env: 'IAM_SIDECAR_UPSTREAM_TIMEOUT',
@@ -103,11 +110,6 @@ export function loadSidecarConfig(
   if (cfg.bindAddress !== '127.0.0.1') {
     throw new ConfigError(
       `--bind-address: only 127.0.0.1 is allowed (got ${JSON.stringify(cfg.bindAddress)}); the credentials endpoint must not be reachable from outside the pod`,
-    )
-  }
-  if (cfg.refreshWindow <= MIN_REFRESH_WINDOW_MS) {
-    throw new ConfigError(
-      '--refresh-window: must be more than 15m, or SDKs would refresh on every call',
     )
   }
   return cfg
