@@ -35,7 +35,11 @@ export function envEdit(c: V1Container, spec: SidecarSpec): EnvEdit {
   const add: V1EnvVar[] = spec.appEnv.filter((e) => !has(e.name))
   const set: { index: number; value: string }[] = []
   const warnings: string[] = []
-  if (spec.region !== undefined) regionEnv(c, spec.region, has, add, warnings)
+  if (spec.region !== undefined) {
+    const r = regionEnv(c, spec.region, has)
+    add.push(...r.add)
+    warnings.push(...r.warnings)
+  }
   if (PROXY_VARS.some(has)) noProxyEnv(c, add, set, warnings)
   return { add, set, warnings }
 }
@@ -45,22 +49,23 @@ function regionEnv(
   c: V1Container,
   region: string,
   has: (name: string) => boolean,
-  add: V1EnvVar[],
-  warnings: string[],
-): void {
+): { add: V1EnvVar[]; warnings: string[] } {
   const [r, d] = REGION_VARS
-  if (has(r) && !has(d)) add.push({ name: d, value: `$(${r})` })
-  else if (has(d) && !has(r)) add.push({ name: r, value: `$(${d})` })
-  else if (!has(r) && !has(d)) {
-    // env wins over envFrom, so writing a region here could override one the container takes
-    // from a ConfigMap or Secret that admission cannot read.
-    if (c.envFrom?.length) {
-      warnings.push(
-        `container ${quote(c.name, 63)} takes env from envFrom, which may set a region: iam-sidecar set no AWS_REGION; set it in env or envFrom`,
-      )
-      return
-    }
-    add.push({ name: r, value: region }, { name: d, value: region })
+  if (has(r) && has(d)) return { add: [], warnings: [] }
+  if (has(r)) return { add: [{ name: d, value: `$(${r})` }], warnings: [] }
+  if (has(d)) return { add: [{ name: r, value: `$(${d})` }], warnings: [] }
+  // env wins over envFrom, so writing a region here could override one the container takes from
+  // a ConfigMap or Secret that admission cannot read.
+  if (c.envFrom?.length) {
+    const warning = `container ${quote(c.name, 63)} takes env from envFrom, which may set a region: iam-sidecar set no AWS_REGION; set it in env or envFrom`
+    return { add: [], warnings: [warning] }
+  }
+  return {
+    add: [
+      { name: r, value: region },
+      { name: d, value: region },
+    ],
+    warnings: [],
   }
 }
 

@@ -116,7 +116,15 @@ function targets(pod: V1Pod, native: boolean): Set<string> {
   return new Set(all.filter((n) => !skip.has(n)))
 }
 
-/** Adds one op at a time; none may overwrite an existing object member but the injected label. */
+/** The only existing values a patch may change: the injected label, and NO_PROXY (gains 127.0.0.1). */
+function mayOverwrite(doc: V1Pod, path: string): boolean {
+  if (path === '/metadata/labels/iam-sidecar~1injected') return true
+  const m = /^\/spec\/(containers|initContainers)\/(\d+)\/env\/(\d+)\/value$/.exec(path)
+  const name = m ? doc.spec?.[m[1] as 'containers']?.[Number(m[2])]?.env?.[Number(m[3])]?.name : ''
+  return name === 'NO_PROXY' || name === 'no_proxy'
+}
+
+/** Adds one op at a time; none may overwrite an existing object member but those above. */
 function applyCheckingOverwrites(pod: V1Pod, ops: readonly PatchOp[]): V1Pod {
   let doc = pod
   for (const op of ops) {
@@ -128,8 +136,7 @@ function applyCheckingOverwrites(pod: V1Pod, ops: readonly PatchOp[]): V1Pod {
     const segments = op.path.split('/')
     const last = segments[segments.length - 1]!
     const overwrite = !/^(\d+|-)$/.test(last) && existsAt(doc, op.path)
-    if (overwrite)
-      assert.equal(op.path, '/metadata/labels/iam-sidecar~1injected', `${op.path} overwrites`)
+    if (overwrite) assert.ok(mayOverwrite(doc, op.path), `${op.path} overwrites`)
     doc = applyPatch(doc, [op])
   }
   return doc
@@ -143,6 +150,26 @@ function existsAt(doc: unknown, path: string): boolean {
     node = (node as Record<string, unknown>)[key]
   }
   return true
+}
+
+/** A container that sets a proxy in env must end with 127.0.0.1 in each NO_PROXY it has. */
+function checkNoProxy(c: V1Container): void {
+  const env = c.env ?? []
+  if (!env.some((e) => /^(https?|all)_proxy$/i.test(e.name))) return
+  const lists = env.filter((e) => /^no_proxy$/i.test(e.name))
+  assert.ok(lists.length > 0, `${c.name}: sets a proxy but has no NO_PROXY`)
+  for (const e of lists) {
+    if (e.valueFrom) continue
+    const entries = (e.value ?? '').split(',').map((s) => s.trim())
+    assert.ok(
+      entries.includes('127.0.0.1') || entries.includes('127.0.0.0/8'),
+      `${c.name}: ${e.name}`,
+    )
+  }
+}
+
+function sidecarArg(sidecar: V1Container, flag: string): string | undefined {
+  return sidecar.args?.find((a) => a.startsWith(`--${flag}=`))?.slice(flag.length + 3)
 }
 
 function checkPatchedPod(before: V1Pod, after: V1Pod, native: boolean): void {
@@ -168,6 +195,13 @@ function checkPatchedPod(before: V1Pod, after: V1Pod, native: boolean): void {
     if (want.has(c.name)) {
       assert.equal(envCount(c, FULL_URI_ENV), 1, `${c.name}: ${FULL_URI_ENV} once`)
       assert.equal(envCount(c, TOKEN_FILE_ENV), 1, `${c.name}: ${TOKEN_FILE_ENV} once`)
+      for (const name of new Set((c.env ?? []).map((e) => e.name)))
+        assert.equal(envCount(c, name), 1, `${c.name}: ${name} once`)
+      checkNoProxy(c)
+      const uri = c.env?.find((e) => e.name === FULL_URI_ENV)?.value ?? ''
+      const was = original.find((o) => o.name === c.name)
+      if (!was?.env?.some((e) => e.name === FULL_URI_ENV))
+        assert.ok(uri.startsWith(`http://127.0.0.1:${sidecarArg(sidecar, 'port')}/`), uri)
     } else {
       const was = original.find((o) => o.name === c.name)
       assert.deepEqual(c, was, `${c.name} is skipped: unchanged`)

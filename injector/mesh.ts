@@ -27,20 +27,24 @@ const MESH_INIT_CONTAINERS: Readonly<Record<string, Mesh>> = {
 export function meshOf(pod: V1Pod, namespace: V1Namespace | undefined): Mesh | undefined {
   const present = (pod.spec?.initContainers ?? []).find((c) => MESH_INIT_CONTAINERS[c.name])
   if (present) return MESH_INIT_CONTAINERS[present.name]
-  const podLabels = pod.metadata?.labels ?? {}
-  const podAnn = pod.metadata?.annotations ?? {}
-  const nsLabels = namespace?.metadata?.labels ?? {}
-  const nsAnn = namespace?.metadata?.annotations ?? {}
-  // Istio: the pod label or annotation sidecar.istio.io/inject decides; else the namespace label.
-  const istioPod = podLabels['sidecar.istio.io/inject'] ?? podAnn['sidecar.istio.io/inject']
-  if (istioPod === 'true') return ISTIO
-  if (istioPod !== 'false') {
-    if (nsLabels['istio-injection'] === 'enabled') return ISTIO
-    if (nsLabels['istio-injection'] !== 'disabled' && nsLabels['istio.io/rev'] !== undefined)
-      return ISTIO
-  }
-  // Linkerd: linkerd.io/inject on the pod wins over the namespace's.
-  const linkerd = podAnn['linkerd.io/inject'] ?? nsAnn['linkerd.io/inject']
-  if (linkerd === 'enabled' || linkerd === 'ingress') return LINKERD
+  if (istioInjects(pod, namespace)) return ISTIO
+  if (linkerdInjects(pod, namespace)) return LINKERD
   return undefined
+}
+
+/** Istio: the pod's label (or annotation) sidecar.istio.io/inject decides, else the namespace's. */
+function istioInjects(pod: V1Pod, namespace: V1Namespace | undefined): boolean {
+  const key = 'sidecar.istio.io/inject'
+  const onPod = pod.metadata?.labels?.[key] ?? pod.metadata?.annotations?.[key]
+  if (onPod !== undefined) return onPod === 'true'
+  const ns = namespace?.metadata?.labels ?? {}
+  if (ns['istio-injection'] !== undefined) return ns['istio-injection'] === 'enabled'
+  return ns['istio.io/rev'] !== undefined
+}
+
+/** Linkerd: linkerd.io/inject on the pod wins over the namespace's. */
+function linkerdInjects(pod: V1Pod, namespace: V1Namespace | undefined): boolean {
+  const key = 'linkerd.io/inject'
+  const value = pod.metadata?.annotations?.[key] ?? namespace?.metadata?.annotations?.[key]
+  return value === 'enabled' || value === 'ingress'
 }

@@ -4,6 +4,7 @@
 // is already there, so a second pass over the patched pod yields no operations.
 import type { V1Container, V1Pod } from '@kubernetes/client-node'
 import { INJECTED_LABEL } from '../lib/annotations.ts'
+import type { EnvEdit } from './app-env.ts'
 import type { Plan } from './decide.ts'
 
 export interface PatchOp {
@@ -60,6 +61,23 @@ function sidecarOps(pod: V1Pod, plan: Plan): PatchOp[] {
   return [{ op: 'add', path: pointer('spec', 'initContainers', 0), value: plan.spec.container }]
 }
 
+/** One container's env edit, leaving out what a previous pass already did. */
+function envOps(c: V1Container, at: string, edit: EnvEdit | undefined): PatchOp[] {
+  const ops: PatchOp[] = []
+  // `add` on an existing member replaces its value (RFC 6902 4.1): NO_PROXY gains 127.0.0.1.
+  for (const s of edit?.set ?? []) {
+    if (c.env?.[s.index]?.value !== s.value)
+      ops.push({ op: 'add', path: `${at}${pointer('env', s.index, 'value')}`, value: s.value })
+  }
+  const env = (edit?.add ?? []).filter((e) => !c.env?.some((have) => have.name === e.name))
+  if (!c.env) {
+    if (env.length > 0) ops.push({ op: 'add', path: `${at}/env`, value: env })
+  } else {
+    for (const e of env) ops.push({ op: 'add', path: `${at}/env/-`, value: e })
+  }
+  return ops
+}
+
 /** Env vars and the read-only secret mount for the named containers of one array. */
 function containerOps(
   list: readonly V1Container[] | undefined,
@@ -70,24 +88,7 @@ function containerOps(
   const ops: PatchOp[] = []
   ;(list ?? []).forEach((c, i) => {
     if (!names.includes(c.name)) return
-    const edit = plan.env.get(c.name)
-    const env = (edit?.add ?? []).filter((e) => !c.env?.some((have) => have.name === e.name))
-    // `add` on an existing member replaces its value (RFC 6902 4.1): NO_PROXY gains 127.0.0.1.
-    for (const s of edit?.set ?? []) {
-      if (c.env?.[s.index]?.value === s.value) continue
-      ops.push({
-        op: 'add',
-        path: pointer('spec', field, i, 'env', s.index, 'value'),
-        value: s.value,
-      })
-    }
-    if (!c.env) {
-      if (env.length > 0)
-        ops.push({ op: 'add', path: pointer('spec', field, i, 'env'), value: env })
-    } else {
-      for (const e of env)
-        ops.push({ op: 'add', path: pointer('spec', field, i, 'env', '-'), value: e })
-    }
+    ops.push(...envOps(c, pointer('spec', field, i), plan.env.get(c.name)))
     const mount = plan.spec.appMount
     const mounted = c.volumeMounts?.some(
       (m) => m.name === mount.name || m.mountPath === mount.mountPath,

@@ -4,9 +4,11 @@ import {
   ConfigError,
   boolFlag,
   durationFlag,
+  formatDuration,
   intFlag,
   parseDuration,
   parseFlags,
+  refine,
   stringFlag,
   urlFlag,
 } from './flags.ts'
@@ -66,5 +68,30 @@ describe('parseDuration', () => {
     assert.equal(parseDuration('250ms'), 250)
     for (const bad of ['', '10', '1x', '1h 2m', '-1s', '1.5h'])
       assert.throws(() => parseDuration(bad), /duration/)
+  })
+})
+
+describe('formatDuration', () => {
+  it('is the inverse of parseDuration, in the shortest form', () => {
+    for (const [ms, text] of [
+      [1_800_000, '30m'],
+      [5_400_000, '1h30m'],
+      [10_250, '10s250ms'],
+      [0, '0s'],
+    ] as const) {
+      assert.equal(formatDuration(ms), text)
+      assert.equal(parseDuration(text), ms)
+    }
+  })
+})
+
+describe('refine', () => {
+  it('adds a check after parsing, quoting the input', () => {
+    const f = refine(intFlag({ name: 'n', env: 'N', description: '', min: 0, max: 10 }), (n) =>
+      n % 2 === 1 ? 'must be even' : undefined,
+    )
+    assert.equal(f.parse('4'), 4)
+    assert.throws(() => f.parse('3'), /must be even \(got "3"\)/)
+    assert.throws(() => f.parse('11'), /between/)
   })
 })
