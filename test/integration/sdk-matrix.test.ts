@@ -4,6 +4,11 @@
 // sts:GetCallerIdentity on moto. Upstream: the test broker stand-in, handing out moto sessions.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { createServer } from 'node:net'
+import type { V1Container } from '@kubernetes/client-node'
+import { envEdit } from '../../injector/app-env.ts'
+import { loadInjectorConfig } from '../../injector/config.ts'
+import { sidecarSpec } from '../../injector/sidecar-spec.ts'
 import { useCluster } from '../peers/cluster.ts'
 import { installed, sdkClients } from '../sdk-clients/clients.ts'
 import { runClient } from '../support/run-client.ts'
@@ -146,4 +151,65 @@ describe('SDK compatibility matrix', () => {
       })
     }
   })
+
+  // An app behind an HTTP proxy: the container sets HTTP(S)_PROXY and a NO_PROXY for its own
+  // direct hosts (here the STS endpoint, reached as localhost). Without 127.0.0.1 in NO_PROXY the
+  // SDKs that proxy the credential request send it to the proxy, which here is a closed port; with
+  // the injector's env edit applied, every SDK reaches the sidecar directly.
+  describe('an app behind an HTTP proxy', () => {
+    let sidecar: SidecarProcess
+    let proxy: string
+    const proxied = new Set<string>()
+    before(async () => {
+      ;({ sidecar } = await stack({ durationSeconds: 3600, sessionPrefix: 'proxied' }))
+      proxy = `http://127.0.0.1:${await closedPort()}`
+    })
+    const container = (): V1Container => ({
+      name: 'app',
+      env: [
+        { name: 'HTTP_PROXY', value: proxy },
+        { name: 'HTTPS_PROXY', value: proxy },
+        { name: 'http_proxy', value: proxy },
+        { name: 'https_proxy', value: proxy },
+        { name: 'NO_PROXY', value: 'localhost' },
+        { name: 'no_proxy', value: 'localhost' },
+      ],
+    })
+    const viaLocalhost = () => ({
+      ...target(sidecar),
+      stsEndpoint: cluster.info.stsEndpoint.replace('127.0.0.1', 'localhost'),
+    })
+    const asEnv = (c: V1Container): Record<string, string> =>
+      Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? '']))
+
+    for (const client of sdkClients) {
+      it(`${client.id}: the injector's NO_PROXY edit makes it reach the sidecar`, async (t) => {
+        const before = await runClient(client, { ...viaLocalhost(), extraEnv: asEnv(container()) })
+        if (before.code !== 0) proxied.add(client.id)
+        const c = container()
+        const spec = sidecarSpec(loadInjectorConfig(['--tls-self-bootstrap'], {}))
+        const edit = envEdit(c, spec)
+        for (const s of edit.set) c.env![s.index]!.value = s.value
+        const env = { ...asEnv(c) }
+        assert.equal(env.NO_PROXY, 'localhost,127.0.0.1')
+        const after = await runClient(client, { ...viaLocalhost(), extraEnv: env })
+        assert.equal(after.code, 0, `exit ${after.code}\n${after.stderr}`)
+        assert.deepEqual(lines(after.stdout), [arnOf('proxied-1')])
+        t.diagnostic(`${client.id}: without the edit ${before.code === 0 ? 'worked' : 'FAILED'}`)
+      })
+    }
+
+    it('at least one SDK sends the credential request to the proxy without the edit', () => {
+      assert.ok(proxied.size > 0, 'no SDK was affected: the test could not fail')
+    })
+  })
 })
+
+/** A loopback port with nothing listening: a proxy that refuses every connection. */
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}

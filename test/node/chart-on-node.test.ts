@@ -136,6 +136,80 @@ describe('the chart on a real node', { timeout: 900_000 }, () => {
     assert.ok(!env.includes('AWS_CONTAINER_CREDENTIALS_FULL_URI'))
   })
 
+  it("takes a pod's sidecar settings from its annotations: ports moved off the app's, UID left to the image, the injector's region", async () => {
+    const dep = appDeployment(node, tenant, {
+      name: 'tuned',
+      role: 'app-tuned',
+      initContainer: false,
+    })
+    const tpl = dep.spec.template as {
+      metadata: { annotations: Record<string, string> }
+      spec: { containers: { env: { name: string }[]; ports?: object[] }[] }
+    }
+    Object.assign(tpl.metadata.annotations, {
+      'iam-sidecar/port': '9921',
+      'iam-sidecar/health-port': '9922',
+      'iam-sidecar/run-as-user': 'none',
+      'iam-sidecar/log-level': 'debug',
+    })
+    const app = tpl.spec.containers[0]!
+    // The app declares the sidecar's default ports, and sets no region: the chart's appRegion
+    // (broker.region) must reach it, or the JavaScript SDK could not call STS at all.
+    app.ports = [
+      { name: 'http', containerPort: L.port },
+      { name: 'admin', containerPort: L.healthPort },
+    ]
+    app.env = app.env.filter((e) => e.name !== 'AWS_REGION')
+    await kube.apply([dep])
+    const pod = await until(
+      'tuned: an ARN in the app log',
+      async () => {
+        const p = (await podsOf(kube, tenant, 'app=tuned')).find(isReady)
+        if (!p) return undefined
+        const log = await kube.kubectl(['logs', '-n', tenant, p.metadata.name, '-c', 'app'])
+        return arnOf('app-tuned').test(log) ? p : undefined
+      },
+      180_000,
+      { describe: () => kube.kubectl(['describe', 'pods', '-n', tenant, '-l', 'app=tuned']) },
+    )
+    const sidecar = pod.spec.initContainers!.find((c) => c.name === L.containerName)!
+    assert.equal(sidecar.securityContext?.runAsUser, undefined)
+    assert.equal(sidecar.securityContext?.runAsNonRoot, true)
+    // runAsNonRoot held with the image's numeric USER: the sidecar wrote the secret as 65532.
+    assert.equal(statSync(sidecarVolumeFile(node, pod.metadata.uid, 'secret')).uid, 65532)
+    const env = Object.fromEntries(pod.spec.containers[0]!.env!.map((e) => [e.name, e.value]))
+    assert.equal(env.AWS_CONTAINER_CREDENTIALS_FULL_URI, 'http://127.0.0.1:9921/v1/credentials')
+    assert.equal(env.AWS_REGION, 'us-east-1')
+    assert.equal(env.AWS_DEFAULT_REGION, 'us-east-1')
+    const sidecarLog = await kube.kubectl([
+      'logs',
+      '-n',
+      tenant,
+      pod.metadata.name,
+      '-c',
+      L.containerName,
+    ])
+    assert.match(sidecarLog, /"level":"debug"/)
+
+    // The same pod without the port annotations is refused, naming the annotation to set.
+    const clash = appDeployment(node, tenant, {
+      name: 'clash',
+      role: 'app-clash',
+      initContainer: false,
+    })
+    const cpod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'clash', namespace: tenant, ...clash.spec.template.metadata },
+      spec: clash.spec.template.spec,
+    }
+    ;(cpod.spec.containers[0] as { ports?: object[] }).ports = [{ containerPort: L.port }]
+    await assert.rejects(
+      kube.apply([cpod]),
+      /declares port 9911, which the iam-sidecar credentials endpoint uses; set the pod annotation iam-sidecar\/port/,
+    )
+  })
+
   it('completes a Job whose pod is injected (the native sidecar does not hold it)', async () => {
     const job = {
       apiVersion: 'batch/v1',

@@ -16,8 +16,8 @@ export interface Pod {
   metadata: { name: string; uid: string; deletionTimestamp?: string; creationTimestamp?: string }
   spec: {
     nodeName?: string
-    initContainers?: { name: string }[]
-    containers: { name: string }[]
+    initContainers?: PodContainer[]
+    containers: PodContainer[]
   }
   status: {
     phase?: string
@@ -26,6 +26,11 @@ export interface Pod {
     initContainerStatuses?: ContainerStatus[]
     containerStatuses?: ContainerStatus[]
   }
+}
+export interface PodContainer {
+  name: string
+  env?: { name: string; value?: string }[]
+  securityContext?: { runAsUser?: number; runAsNonRoot?: boolean }
 }
 export interface ContainerStatus {
   name: string

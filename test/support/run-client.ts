@@ -42,10 +42,12 @@ export async function runClient(
     stsEndpoint: string
     loop?: { count: number; intervalMs: number }
     timeoutMs?: number
+    /** More variables, as a pod's container would set them (a proxy, say). */
+    extraEnv?: Readonly<Record<string, string>>
   },
 ): Promise<ClientRun> {
   const home = mkdtempSync(join(tmpdir(), 'iam-sidecar-client-home-'))
-  const env = sdkEnv({ ...o, home })
+  const env = { ...sdkEnv({ ...o, home }), ...o.extraEnv }
   if (o.loop) {
     env.IAM_SIDECAR_CLIENT_LOOP = String(o.loop.count)
     env.IAM_SIDECAR_CLIENT_INTERVAL_MS = String(o.loop.intervalMs)
