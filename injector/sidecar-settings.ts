@@ -2,6 +2,11 @@
 // each one by annotation, as Vault's injector lets a pod tune its agent. A value is checked by the
 // same parser either way (the sidecar's own flag where there is one), so an annotation can never
 // write an argument the sidecar would refuse at start. Pure.
+//
+// Every setting here is safe to leave to the pod's author: each changes only that pod's own
+// sidecar, and none weakens what protects its token (it stays mounted in the sidecar alone, the
+// secret still gates 127.0.0.1, runAsNonRoot stays and UID 0 is refused). What could (image,
+// broker URL, CA, token audience and lifetime, native or not) is the injector's alone.
 import {
   LOG_LEVEL,
   REFRESH_WINDOW,

@@ -14,7 +14,11 @@ export const SIDECAR_NODE_FLAGS: readonly string[] = [
   '--max-old-space-size=64',
 ]
 
-/** Names and paths of what the injector adds to a pod; the sidecar's flags are set to match. */
+/**
+ * Names and paths of what the injector adds to a pod; the sidecar's flags are set to match. The
+ * two ports are defaults: the injector's --sidecar-port/--sidecar-health-port and a pod's
+ * annotations may move them.
+ */
 export const POD_LAYOUT = Object.freeze({
   containerName: 'iam-sidecar',
   port: 9911,
