@@ -74,3 +74,29 @@ it('explains a denial and an already admitted pod', () => {
   assert.equal(admitted[1], '  injection: done (the pod carries the iam-sidecar/injected label)')
   assert.equal(admitted[2], '  credentials for: (no container)')
 })
+
+it("names the pod's sidecar settings that differ from the injector's", () => {
+  const out = explain(
+    {
+      metadata: {
+        name: 'p',
+        annotations: {
+          'iam-sidecar/inject': 'true',
+          'iam-sidecar/role': 'web',
+          'iam-sidecar/port': '9921',
+          'iam-sidecar/log-level': 'info',
+        },
+      },
+      spec: { containers: [{ name: 'main', image: 'x' }] },
+    },
+    { metadata: { ...ns.metadata, labels: { 'istio-injection': 'enabled' } } },
+    undefined,
+    cfg,
+  )
+  assert.ok(
+    out.includes(
+      '  sidecar settings for this pod: iam-sidecar/port=9921, iam-sidecar/run-as-user=1337',
+    ),
+    out.join('\n'),
+  )
+})

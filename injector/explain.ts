@@ -7,6 +7,7 @@ import { resolveRole, roleAnnotation } from '../lib/role.ts'
 import { FULL_URI_ENV } from '../lib/sidecar-runtime.ts'
 import { decide, type DecideConfig, type Decision } from './decide.ts'
 import { buildPatch } from './patch.ts'
+import { SETTING_ANNOTATIONS, type SidecarSettings } from './sidecar-settings.ts'
 
 interface Subject {
   readonly pod: V1Pod
@@ -26,7 +27,7 @@ export function explain(
   const body =
     pod.metadata?.labels?.[INJECTED_LABEL] === 'true'
       ? admittedLines(pod)
-      : decisionLines(pod, decide(pod, namespace, sa, cfg))
+      : decisionLines(pod, decide(pod, namespace, sa, cfg), cfg)
   return [head, ...body, ...roleLines(s, cfg)]
 }
 
@@ -44,7 +45,7 @@ function admittedLines(pod: V1Pod): string[] {
   ]
 }
 
-function decisionLines(pod: V1Pod, d: Decision): string[] {
+function decisionLines(pod: V1Pod, d: Decision, cfg: DecideConfig): string[] {
   if (d.kind === 'skip') return [`  injection: skipped (${d.reason})`]
   if (d.kind === 'deny') return [`  injection: DENIED: ${d.message}`]
   const lines = [
@@ -53,7 +54,16 @@ function decisionLines(pod: V1Pod, d: Decision): string[] {
   ]
   if (d.plan.initContainers.length > 0)
     lines.push(`  credentials for init containers: ${d.plan.initContainers.join(', ')}`)
+  const changed = changedSettings(d.plan.spec.settings, cfg.sidecar)
+  if (changed.length > 0) lines.push(`  sidecar settings for this pod: ${changed.join(', ')}`)
   return [...lines, ...d.warnings.map((w) => `  warning: ${w}`)]
+}
+
+/** The pod's sidecar settings that differ from the injector's, as `annotation=value`. */
+function changedSettings(pod: SidecarSettings, injector: SidecarSettings): string[] {
+  return (Object.keys(SETTING_ANNOTATIONS) as (keyof SidecarSettings)[])
+    .filter((k) => pod[k] !== injector[k])
+    .map((k) => `${SETTING_ANNOTATIONS[k]}=${String(pod[k] ?? 'none')}`)
 }
 
 function roleLines({ pod, namespace, sa }: Subject, cfg: DecideConfig): string[] {
