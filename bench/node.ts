@@ -9,7 +9,7 @@
 // reporting; the startup probe period (1 s) quantises sidecar_ready_ms.
 import { execFileSync } from 'node:child_process'
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
-import { POD_LAYOUT as L } from '../lib/sidecar-runtime.ts'
+import { POD_LAYOUT as L } from '../lib/sidecar-pod-layout.ts'
 import {
   containerPid,
   loadImages,

@@ -13,7 +13,7 @@ import {
 } from '../lib/annotations.ts'
 import { checkPolicy, type DefaultPolicy } from '../lib/policy.ts'
 import { quote, resolveRole, roleAnnotation } from '../lib/role.ts'
-import { POD_LAYOUT } from '../lib/sidecar-runtime.ts'
+import { POD_LAYOUT } from '../lib/sidecar-pod-layout.ts'
 import { envEdit, type EnvEdit } from './app-env.ts'
 import type { InjectorConfig } from './config.ts'
 import { meshOf } from './mesh.ts'

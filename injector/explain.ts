@@ -4,7 +4,7 @@ import type { V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-no
 import { INJECTED_LABEL, LEGACY_PERMITTED, PERMITTED } from '../lib/annotations.ts'
 import { checkPolicy } from '../lib/policy.ts'
 import { resolveRole, roleAnnotation } from '../lib/role.ts'
-import { FULL_URI_ENV } from '../lib/sidecar-runtime.ts'
+import { FULL_URI_ENV } from '../lib/sidecar-pod-layout.ts'
 import { decide, type DecideConfig, type Decision } from './decide.ts'
 import { buildPatch } from './patch.ts'
 import { SETTING_ANNOTATIONS, type SidecarSettings } from './sidecar-settings.ts'

@@ -20,7 +20,7 @@ import {
   MEMORY_LIMIT,
 } from '../lib/annotations.ts'
 import { intFlag, stringFlag, type Flag, type FlagValues } from '../lib/flags.ts'
-import { POD_LAYOUT } from '../lib/sidecar-runtime.ts'
+import { POD_LAYOUT } from '../lib/sidecar-pod-layout.ts'
 import { SIDECAR_FLAGS } from '../sidecar/config.ts'
 
 const E = 'IAM_SIDECAR_INJECTOR_'

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { loadInjectorConfig } from './config.ts'
 import { sidecarSpec } from './sidecar-spec.ts'
-import { POD_LAYOUT as L } from '../lib/sidecar-runtime.ts'
+import { POD_LAYOUT as L } from '../lib/sidecar-pod-layout.ts'
 
 const caVolume = (args: string[]) =>
   sidecarSpec(loadInjectorConfig(['--tls-self-bootstrap=true', ...args], {})).volumes.find(

@@ -15,7 +15,7 @@ import {
   SIDECAR_BUNDLE_IN_IMAGE,
   SIDECAR_NODE_FLAGS,
   TOKEN_FILE_ENV,
-} from '../lib/sidecar-runtime.ts'
+} from '../lib/sidecar-pod-layout.ts'
 import { formatDuration } from '../lib/flags.ts'
 import type { InjectorConfig } from './config.ts'
 import type { SidecarSettings } from './sidecar-settings.ts'

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { SIDECAR_BUNDLE_IN_IMAGE } from '../../lib/sidecar-runtime.ts'
+import { SIDECAR_BUNDLE_IN_IMAGE } from '../../lib/sidecar-pod-layout.ts'
 import { peerBinary, repoRoot } from '../peers/paths.ts'
 
 const dockerfile = join(repoRoot, 'Dockerfile')

@@ -5,7 +5,7 @@
 import { before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { POD_LAYOUT as L } from '../../lib/sidecar-runtime.ts'
+import { POD_LAYOUT as L } from '../../lib/sidecar-pod-layout.ts'
 import { loadImages, nodeCtr, sidecarVolumeFile } from './node-cluster.ts'
 import { getInNetns } from './in-netns.ts'
 import { kubeFor, until } from './kubectl.ts'

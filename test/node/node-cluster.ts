@@ -30,7 +30,7 @@ import {
 import { canLowerOomScoreAdj, createNetwork, pickNetwork } from './netns.ts'
 import { getInNetns } from './in-netns.ts'
 import { kubeFor } from './kubectl.ts'
-import { POD_LAYOUT as L } from '../../lib/sidecar-runtime.ts'
+import { POD_LAYOUT as L } from '../../lib/sidecar-pod-layout.ts'
 import {
   containerdConfig,
   corefile,

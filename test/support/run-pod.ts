@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process'
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node'
-import { POD_LAYOUT as L, SIDECAR_BUNDLE_IN_IMAGE } from '../../lib/sidecar-runtime.ts'
+import { POD_LAYOUT as L, SIDECAR_BUNDLE_IN_IMAGE } from '../../lib/sidecar-pod-layout.ts'
 import type { TestCluster } from '../peers/cluster.ts'
 import { sdkClients } from '../sdk-clients/clients.ts'
 import { runClient, type ClientRun } from './run-client.ts'

@@ -1,5 +1,6 @@
-// How the sidecar process is started, shared by the injector (which writes it into pod specs),
-// the tests and the benchmark, so all measure what pods run.
+// What a pod with the sidecar looks like: how the sidecar process is started, the names, paths and
+// default ports of what the injector adds, and the env vars the apps read. Shared by the injector
+// (which writes it into pod specs), the tests and the benchmarks, so all measure what pods run.
 
 /** The bundle's path inside the image. */
 export const SIDECAR_BUNDLE_IN_IMAGE = '/app/dist/sidecar.mjs'
