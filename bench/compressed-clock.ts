@@ -8,7 +8,7 @@ import { limitedAssume } from '../broker/assume.ts'
 import { FakeEvents } from '../broker/events.ts'
 import { FakeAssumer, fakeSession } from '../broker/fake-assumer.ts'
 import { FakeTokenReviewer } from '../broker/fake-token-reviewer.ts'
-import { issueCredentials, type IssueDeps } from '../broker/issue.ts'
+import { issueCredentials, type IssueDeps } from '../broker/issue-credentials.ts'
 import { SessionCache } from '../broker/session-cache.ts'
 import { CredentialCache } from '../sidecar/credential-cache.ts'
 
