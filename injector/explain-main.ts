@@ -1,5 +1,6 @@
 // `iam-sidecar explain --pod=pod.yaml [--namespace=ns.yaml] [--service-account=sa.yaml]`
-// or `iam-sidecar explain --live --pod-name=web --namespace-name=team-a [--kubeconfig=...]`.
+// or `iam-sidecar explain --live --pod-name=web [--namespace-name=team-a] [--context=...]
+// [--kubeconfig=...]`; namespace and context default as kubectl's do.
 import { readFileSync } from 'node:fs'
 import {
   CoreV1Api,
@@ -51,8 +52,14 @@ export const EXPLAIN_FLAGS = {
   namespaceName: stringFlag({
     name: 'namespace-name',
     env: 'IAM_SIDECAR_EXPLAIN_NAMESPACE_NAME',
-    default: 'default',
-    description: 'With --live: its namespace.',
+    optional: true,
+    description: "With --live: its namespace (default: the kubeconfig context's, else default).",
+  }),
+  context: stringFlag({
+    name: 'context',
+    env: 'IAM_SIDECAR_EXPLAIN_CONTEXT',
+    optional: true,
+    description: "With --live: kubeconfig context (default: the kubeconfig's current context).",
   }),
   kubeconfig: kubeconfigFlag(X, 'With --live: kubeconfig (default: the usual kubectl lookup).'),
   baseRoleArn: baseRoleArnFlag(X, "As the injector's and broker's."),
@@ -74,20 +81,40 @@ function readManifest<T>(file: string | undefined): T | undefined {
   }
 }
 
+/** The kubeconfig as kubectl reads it: --kubeconfig, else KUBECONFIG, else ~/.kube/config. */
+function loadKubeConfig(file: string | undefined, context: string | undefined): KubeConfig {
+  const kc = new KubeConfig()
+  try {
+    if (file) kc.loadFromFile(file)
+    else kc.loadFromDefault()
+  } catch (err) {
+    throw new ConfigError(`cannot read the kubeconfig: ${(err as Error).message}`)
+  }
+  if (context !== undefined) {
+    // setCurrentContext accepts any name; an unknown one would surface later as a vague error.
+    if (!kc.getContextObject(context))
+      throw new ConfigError(`--context: context ${JSON.stringify(context)} not in the kubeconfig`)
+    kc.setCurrentContext(context)
+  }
+  return kc
+}
+
 async function readLive(o: {
   kubeconfig: string | undefined
-  namespace: string
+  context: string | undefined
+  namespace: string | undefined
   pod: string
 }): Promise<[V1Pod, V1Namespace, V1ServiceAccount | undefined]> {
-  const kc = new KubeConfig()
-  if (o.kubeconfig) kc.loadFromFile(o.kubeconfig)
-  else kc.loadFromDefault()
+  const kc = loadKubeConfig(o.kubeconfig, o.context)
+  // As kubectl: the namespace given, else the context's, else default.
+  const namespace =
+    o.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default'
   const core = kc.makeApiClient(CoreV1Api)
-  const pod = await core.readNamespacedPod({ name: o.pod, namespace: o.namespace })
-  const ns = await core.readNamespace({ name: o.namespace })
+  const pod = await core.readNamespacedPod({ name: o.pod, namespace })
+  const ns = await core.readNamespace({ name: namespace })
   const saName = pod.spec?.serviceAccountName ?? 'default'
   const sa = await core
-    .readNamespacedServiceAccount({ name: saName, namespace: o.namespace })
+    .readNamespacedServiceAccount({ name: saName, namespace })
     .catch(() => undefined)
   return [pod, ns, sa]
 }
@@ -101,7 +128,12 @@ export async function main(argv: readonly string[]): Promise<void> {
       'give --pod=<manifest>, or --live --pod-name=<name> --namespace-name=<namespace>',
     )
   const [pod, ns, sa] = f.live
-    ? await readLive({ kubeconfig: f.kubeconfig, namespace: f.namespaceName, pod: f.podName! })
+    ? await readLive({
+        kubeconfig: f.kubeconfig,
+        context: f.context,
+        namespace: f.namespaceName,
+        pod: f.podName!,
+      })
     : [
         readManifest<V1Pod>(f.pod)!,
         readManifest<V1Namespace>(f.namespace),
