@@ -29,6 +29,7 @@ export interface Pod {
 }
 export interface PodContainer {
   name: string
+  args?: string[]
   env?: { name: string; value?: string }[]
   securityContext?: { runAsUser?: number; runAsNonRoot?: boolean }
 }
