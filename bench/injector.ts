@@ -6,6 +6,7 @@
 //   MutatingWebhookConfiguration, pods created one at a time in a namespace the webhook selects
 //   and in one it does not (alternating), each createNamespacedPod call timed.
 // Writes bench/results/injector.json.
+import { policyOptionsOf } from '../lib/policy.ts'
 import { randomUUID } from 'node:crypto'
 import {
   CoreV1Api,
@@ -217,7 +218,7 @@ function inProcessApp(ns: string): {
   const cfg = loadInjectorConfig(['--tls-self-bootstrap', `--base-role-arn=${BASE_ROLE_ARN}`], {})
   const decideConfig: DecideConfig = Object.freeze({
     spec: sidecarSpec(cfg),
-    defaultPolicy: cfg.defaultPolicy,
+    policy: policyOptionsOf(cfg),
     baseRoleArn: cfg.baseRoleArn,
   })
   const namespace: V1Namespace = {

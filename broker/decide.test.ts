@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test'
+import { DEFAULT_POLICY_OPTIONS } from '../lib/policy.ts'
 import assert from 'node:assert/strict'
 import type { V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-node'
 import { decide, type DecideConfig, type DecideInput } from './decide.ts'
@@ -6,7 +7,7 @@ import { decide, type DecideConfig, type DecideInput } from './decide.ts'
 const cfg: DecideConfig = {
   mode: 'cluster',
   nodeName: undefined,
-  defaultPolicy: 'deny',
+  policy: DEFAULT_POLICY_OPTIONS,
   baseRoleArn: 'arn:aws:iam::123456789012:role/',
   clusterName: 'test-cluster',
   sessionTags: true,
@@ -66,7 +67,7 @@ describe('decide', () => {
 
   it('takes the role from the pod, then the ServiceAccount, then the kube2iam/kiam annotation', () => {
     const roleOf = (i: DecideInput): string | undefined => {
-      const d = decide(i, { ...cfg, defaultPolicy: 'allow' })
+      const d = decide(i, { ...cfg, policy: { ...DEFAULT_POLICY_OPTIONS, defaultPolicy: 'allow' } })
       return d.ok ? d.grant.role.arn : d.error.code
     }
     const base = 'arn:aws:iam::123456789012:role/'
@@ -204,7 +205,12 @@ describe('decide', () => {
 
   it("honours kiam's iam.amazonaws.com/permitted and an operator default of allow", () => {
     assert.ok(decide(input({ namespace: ns({ 'iam.amazonaws.com/permitted': '.*web' }) }), cfg).ok)
-    assert.ok(decide(input({ namespace: ns({}) }), { ...cfg, defaultPolicy: 'allow' }).ok)
+    assert.ok(
+      decide(input({ namespace: ns({}) }), {
+        ...cfg,
+        policy: { ...DEFAULT_POLICY_OPTIONS, defaultPolicy: 'allow' },
+      }).ok,
+    )
   })
 
   it('matches the policy anchored on the full ARN', () => {

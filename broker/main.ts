@@ -1,4 +1,5 @@
 // `iam-sidecar broker`: wiring only. Everything the broker talks to is built here and injected.
+import { policyOptionsOf } from '../lib/policy.ts'
 import { createServer } from 'node:https'
 import { closeServer, listen } from '../lib/servers.ts'
 import { hostname } from 'node:os'
@@ -72,10 +73,11 @@ export async function startBroker(
       size: (n) => metrics.cacheSize.set(n),
     },
   })
+  const policy = policyOptionsOf(cfg)
   const decideConfig = (): DecideConfig => ({
     mode: cfg.mode,
     nodeName: cfg.nodeName,
-    defaultPolicy: cfg.defaultPolicy,
+    policy,
     baseRoleArn: base.value,
     clusterName: cfg.clusterName,
     sessionTags: cfg.sessionTags,

@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test'
+import { DEFAULT_POLICY_OPTIONS } from '../lib/policy.ts'
 import assert from 'node:assert/strict'
 import type { V1Pod } from '@kubernetes/client-node'
 import { createLogger } from '../lib/log.ts'
@@ -22,7 +23,11 @@ const lookups: Lookups = {
 const app = (l: Lookups = lookups) =>
   createInjectorApp({
     lookups: l,
-    config: () => ({ spec, defaultPolicy: 'deny', baseRoleArn: 'arn:aws:iam::111122223333:role/' }),
+    config: () => ({
+      spec,
+      policy: DEFAULT_POLICY_OPTIONS,
+      baseRoleArn: 'arn:aws:iam::111122223333:role/',
+    }),
     ready: () => true,
     metrics: new InjectorMetrics(),
     log: quiet,

@@ -13,7 +13,13 @@ import { ConfigError, boolFlag, parseFlags, stringFlag } from '../lib/flags.ts'
 import { INJECTOR_FLAGS, loadInjectorConfig } from './config.ts'
 import { explain } from './explain.ts'
 import { sidecarSpec } from './sidecar-spec.ts'
-import { baseRoleArnFlag, defaultPolicyFlag, kubeconfigFlag } from '../lib/common-flags.ts'
+import {
+  baseRoleArnFlag,
+  defaultPolicyFlag,
+  kubeconfigFlag,
+  policyFlags,
+} from '../lib/common-flags.ts'
+import { policyOptionsOf } from '../lib/policy.ts'
 
 const X = 'IAM_SIDECAR_EXPLAIN_'
 
@@ -57,6 +63,7 @@ export const EXPLAIN_FLAGS = {
   kubeconfig: kubeconfigFlag(X, 'With --live: kubeconfig (default: the usual kubectl lookup).'),
   baseRoleArn: baseRoleArnFlag(X, "As the injector's and broker's."),
   defaultPolicy: defaultPolicyFlag(X, "As the injector's and broker's."),
+  ...policyFlags(X, " As the injector's and broker's."),
   nativeSidecars: boolFlag({
     name: 'native-sidecars',
     env: 'IAM_SIDECAR_EXPLAIN_NATIVE_SIDECARS',
@@ -111,7 +118,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     loadInjectorConfig(['--tls-self-bootstrap', `--native-sidecars=${f.nativeSidecars}`], {}),
   )
   process.stdout.write(
-    explain(pod, ns, sa, { spec, defaultPolicy: f.defaultPolicy, baseRoleArn: f.baseRoleArn }).join(
+    explain(pod, ns, sa, { spec, policy: policyOptionsOf(f), baseRoleArn: f.baseRoleArn }).join(
       '\n',
     ) + '\n',
   )

@@ -1,4 +1,5 @@
 import { it } from 'node:test'
+import { DEFAULT_POLICY_OPTIONS } from '../lib/policy.ts'
 import assert from 'node:assert/strict'
 import { loadInjectorConfig } from './config.ts'
 import { explain } from './explain.ts'
@@ -6,7 +7,7 @@ import { sidecarSpec } from './sidecar-spec.ts'
 
 const cfg = {
   spec: sidecarSpec(loadInjectorConfig(['--tls-self-bootstrap'], {})),
-  defaultPolicy: 'deny' as const,
+  policy: DEFAULT_POLICY_OPTIONS,
   baseRoleArn: 'arn:aws:iam::111122223333:role/',
 }
 const ns = {

@@ -7,6 +7,7 @@
 // UPDATE_GOLDEN=1 node --test injector/golden.test.ts rewrites the `expect` blocks from the
 // actual output (the rest of each file is kept). Read every rewritten expectation before
 // committing it: a wrong golden file is worse than none.
+import { policyOptionsOf } from '../lib/policy.ts'
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
@@ -72,7 +73,7 @@ function configFor(overrides: GoldenCase['config']): DecideConfig {
     argv.push(`--${flag.name}=${String(value)}`)
   }
   const cfg = loadInjectorConfig(argv, {})
-  return { spec: sidecarSpec(cfg), defaultPolicy: cfg.defaultPolicy, baseRoleArn: cfg.baseRoleArn }
+  return { spec: sidecarSpec(cfg), policy: policyOptionsOf(cfg), baseRoleArn: cfg.baseRoleArn }
 }
 
 /** The decision in the golden file's shape, as JSON (what the webhook would send). */

@@ -1,5 +1,6 @@
 // `iam-sidecar injector`: wiring only. TLS from files (reloaded) or self-bootstrapped (a CA made
 // at start, published as the caBundle of our own MutatingWebhookConfiguration).
+import { policyOptionsOf } from '../lib/policy.ts'
 import { createServer, type Server } from 'node:https'
 import { getRequestListener } from '@hono/node-server'
 import { KubeConfig } from '@kubernetes/client-node'
@@ -40,7 +41,7 @@ export async function startInjector(
     .catch((err: unknown) => log.error('informers failed to start', { error: err as Error }))
   const decideConfig: DecideConfig = Object.freeze({
     spec: sidecarSpec(cfg),
-    defaultPolicy: cfg.defaultPolicy,
+    policy: policyOptionsOf(cfg),
     baseRoleArn: cfg.baseRoleArn,
   })
   const metrics = new InjectorMetrics()
