@@ -218,6 +218,52 @@ describe('decide', () => {
     assert.ok(!d.ok && d.error.code === 'RoleNotPermitted')
   })
 
+  it("matches kiam's annotation against the role as written with --legacy-permitted-match=kiam-v3", () => {
+    const kiamV3 = (o: Partial<typeof DEFAULT_POLICY_OPTIONS>) => ({
+      ...cfg,
+      policy: { ...DEFAULT_POLICY_OPTIONS, ...o },
+    })
+    const i = input({
+      pod: pod({ 'iam.amazonaws.com/role': 'my-application-user-checkout-db' }),
+      namespace: ns({ 'iam.amazonaws.com/permitted': 'my-application-.*' }),
+    })
+    const strict = decide(i, cfg)
+    assert.ok(!strict.ok && strict.error.code === 'RoleNotPermitted')
+    const legacy = decide(i, kiamV3({ legacyPermittedMatch: 'kiam-v3' }))
+    assert.ok(legacy.ok)
+    assert.equal(
+      legacy.grant.role.arn,
+      'arn:aws:iam::123456789012:role/my-application-user-checkout-db',
+    )
+    // Never for our own annotation.
+    const ours = input({ ...i, namespace: ns({ 'iam-sidecar/permitted': 'my-application-.*' }) })
+    assert.ok(!decide(ours, kiamV3({ legacyPermittedMatch: 'kiam-v3' })).ok)
+  })
+
+  it("honours kube2iam's iam.amazonaws.com/allowed-roles with --namespace-restrictions", () => {
+    const restricted = (format: 'glob' | 'regexp') => ({
+      ...cfg,
+      policy: {
+        ...DEFAULT_POLICY_OPTIONS,
+        namespaceRestrictions: true,
+        namespaceRestrictionFormat: format,
+      },
+    })
+    const i = (list: string) =>
+      input({ namespace: ns({ 'iam.amazonaws.com/allowed-roles': list }) })
+    const off = decide(i('["w*"]'), cfg)
+    assert.ok(!off.ok && off.error.code === 'NamespaceHasNoPolicy')
+    assert.ok(decide(i('["w*"]'), restricted('glob')).ok)
+    assert.ok(!decide(i('["we"]'), restricted('glob')).ok)
+    assert.ok(decide(i('["we"]'), restricted('regexp')).ok) // unanchored, as kube2iam
+    const bad = decide(i('["w*"'), restricted('glob'))
+    assert.ok(!bad.ok && bad.error.code === 'InvalidNamespacePolicy' && bad.error.status === 403)
+    assert.match(
+      bad.error.message,
+      /allowed-roles annotation of namespace team-a is not valid: not JSON/,
+    )
+  })
+
   it('answers a pathological policy in bounded time', () => {
     const t0 = performance.now()
     const d = decide(
@@ -229,6 +275,22 @@ describe('decide', () => {
     )
     assert.ok(!d.ok)
     assert.ok(performance.now() - t0 < 500)
+    for (const pattern of [
+      '(a+)+$|((a|a)*)*b',
+      '(?:\\pL{100}){10}',
+      `(?:${'a'.repeat(900)}){1000}`,
+    ]) {
+      const t1 = performance.now()
+      const hostile = decide(
+        input({
+          pod: pod({ 'iam-sidecar/role': 'a'.repeat(64) }),
+          namespace: ns({ 'iam.amazonaws.com/permitted': pattern }),
+        }),
+        { ...cfg, policy: { ...DEFAULT_POLICY_OPTIONS, legacyPermittedMatch: 'kiam-v3' } },
+      )
+      assert.ok(!hostile.ok || hostile.ok)
+      assert.ok(performance.now() - t1 < 1000, pattern.slice(0, 30))
+    }
   })
 
   it("takes ExternalId from iam-sidecar/external-id, else kube2iam/kiam's iam.amazonaws.com/external-id", () => {
