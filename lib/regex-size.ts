@@ -26,49 +26,86 @@ const GROUP_COST = 3
 /** Match, fail and the unanchored-search prefix. */
 const PROGRAM_OVERHEAD = 4
 
+/** The running cost, one frame per open group. */
+class Cost {
+  readonly #stack: Frame[] = [{ sum: 0, last: 0 }]
+  get #top(): Frame {
+    return this.#stack[this.#stack.length - 1]!
+  }
+  atom(cost: number): void {
+    this.#top.sum += cost
+    this.#top.last = cost
+  }
+  open(): void {
+    this.#stack.push({ sum: GROUP_COST, last: 0 })
+  }
+  close(): void {
+    if (this.#stack.length > 1) this.atom(this.#stack.pop()!.sum)
+  }
+  /** `* + ?`: one split instruction around the last atom. */
+  quantify(): void {
+    this.#top.sum++
+    this.#top.last++
+  }
+  alternate(): void {
+    this.#top.sum++
+    this.#top.last = 0
+  }
+  /** `{n,m}`: the last atom (and a split) copied `count` times. */
+  repeat(count: number): void {
+    const f = this.#top
+    const cost = (f.last + 1) * count
+    f.sum += cost - f.last
+    f.last = cost
+  }
+  total(): number {
+    while (this.#stack.length > 1) this.close()
+    return this.#stack[0]!.sum + PROGRAM_OVERHEAD
+  }
+}
+
 export function programSizeBound(pattern: string): number {
-  const stack: Frame[] = [{ sum: 0, last: 0 }]
-  const top = (): Frame => stack[stack.length - 1]!
-  const atom = (cost: number): void => {
-    top().sum += cost
-    top().last = cost
-  }
+  const cost = new Cost()
   let i = 0
-  while (i < pattern.length) {
-    const c = pattern[i]!
-    if (c === '\\') {
-      const end = escapeEnd(pattern, i)
-      // \Q…\E: each quoted character is a literal.
-      if (pattern[i + 1] === 'Q') for (let k = i + 2; k < end; k++) atom(1)
-      else atom(1)
-      i = end
-    } else if (c === '[') {
-      atom(1)
-      i = classEnd(pattern, i)
-    } else if (c === '(' && stickyAt(FLAGS_ONLY, pattern, i)) {
-      i += stickyAt(FLAGS_ONLY, pattern, i)![0].length
-    } else if (c === '(') {
-      stack.push({ sum: GROUP_COST, last: 0 })
-      i++
-    } else if (c === ')') {
-      if (stack.length > 1) atom(stack.pop()!.sum)
-      i++
-    } else if (c === '{' && stickyAt(REPEAT, pattern, i)) {
-      const m = stickyAt(REPEAT, pattern, i)!
-      const f = top()
-      const cost = (f.last + 1) * repeatCount(m)
-      f.sum += cost - f.last
-      f.last = cost
-      i += m[0].length
-    } else {
-      if ('*+?|'.includes(c)) top().sum++
-      if ('*+?'.includes(c)) top().last++
-      else atom(c === '|' ? 0 : 1)
-      i++
-    }
+  while (i < pattern.length) i = step(pattern, i, cost)
+  return cost.total()
+}
+
+/** Counts the token at `i`; returns the index after it. */
+function step(pattern: string, i: number, cost: Cost): number {
+  const c = pattern[i]!
+  if (c === '\\') {
+    const end = escapeEnd(pattern, i)
+    // \Q…\E: each quoted character is a literal.
+    const literals = pattern[i + 1] === 'Q' ? end - i - 2 : 1
+    for (let k = 0; k < literals; k++) cost.atom(1)
+    return end
   }
-  while (stack.length > 1) atom(stack.pop()!.sum)
-  return stack[0]!.sum + PROGRAM_OVERHEAD
+  if (c === '[') {
+    cost.atom(1)
+    return classEnd(pattern, i)
+  }
+  const flags = c === '(' ? stickyAt(FLAGS_ONLY, pattern, i) : null
+  if (flags) return i + flags[0].length
+  const repeat = c === '{' ? stickyAt(REPEAT, pattern, i) : null
+  if (repeat) {
+    cost.repeat(repeatCount(repeat))
+    return i + repeat[0].length
+  }
+  const special = SINGLE[c]
+  if (special) special(cost)
+  else cost.atom(1)
+  return i + 1
+}
+
+/** Characters with a meaning of their own; any other is a literal. */
+const SINGLE: Readonly<Record<string, (cost: Cost) => void>> = {
+  '(': (cost) => cost.open(),
+  ')': (cost) => cost.close(),
+  '*': (cost) => cost.quantify(),
+  '+': (cost) => cost.quantify(),
+  '?': (cost) => cost.quantify(),
+  '|': (cost) => cost.alternate(),
 }
 
 function stickyAt(re: RegExp, text: string, at: number): RegExpExecArray | null {
