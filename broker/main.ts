@@ -1,5 +1,4 @@
 // `iam-sidecar broker`: wiring only. Everything the broker talks to is built here and injected.
-import { policyOptionsOf } from '../lib/policy.ts'
 import { createServer } from 'node:https'
 import { closeServer, listen } from '../lib/servers.ts'
 import { hostname } from 'node:os'
@@ -20,6 +19,7 @@ import { KubeTokenReviewer } from './kube-token-reviewer.ts'
 import { BrokerMetrics } from './metrics.ts'
 import { serveMetrics } from '../lib/metrics-server.ts'
 import { InformerLookup } from '../lib/kube-objects.ts'
+import { policyOptionsOf } from '../lib/policy.ts'
 import { SessionCache } from './session-cache.ts'
 import type { Assumer } from './sts.ts'
 import { limitedAssume } from './assume.ts'

@@ -1,6 +1,5 @@
 // `iam-sidecar injector`: wiring only. TLS from files (reloaded) or self-bootstrapped (a CA made
 // at start, published as the caBundle of our own MutatingWebhookConfiguration).
-import { policyOptionsOf } from '../lib/policy.ts'
 import { createServer, type Server } from 'node:https'
 import { getRequestListener } from '@hono/node-server'
 import { KubeConfig } from '@kubernetes/client-node'
@@ -10,6 +9,7 @@ import { serveMetrics } from '../lib/metrics-server.ts'
 import { selfSignedBundle } from '../lib/self-signed.ts'
 import { closeServer, listen } from '../lib/servers.ts'
 import { readTls, reloadOnChange } from '../lib/tls-reload.ts'
+import { policyOptionsOf } from '../lib/policy.ts'
 import { createInjectorApp } from './app.ts'
 import { loadInjectorConfig, type InjectorConfig } from './config.ts'
 import type { DecideConfig } from './decide.ts'
