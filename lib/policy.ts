@@ -82,7 +82,12 @@ export function decidingAnnotation(
 // A hostile pattern can cost a sizeable fraction of a second per match (linear, but a big
 // program on a 2 KiB input); remembering each verdict means a tenant cannot make the broker pay
 // it twice. The key holds everything the verdict depends on.
-const verdicts = new LRUCache<string, PolicyVerdict>({ max: 10_000 })
+// Its keys hold the annotation (up to 16 KiB) and the role, so it is bounded by their length too.
+const verdicts = new LRUCache<string, PolicyVerdict>({
+  max: 10_000,
+  maxSize: 4_000_000,
+  sizeCalculation: (_v, key) => key.length,
+})
 
 /** Pure apart from the memos: the namespace's annotations, the role and the options → verdict. */
 export function checkPolicy(req: PolicyRequest, o: PolicyOptions): PolicyVerdict {

@@ -24,6 +24,8 @@ export class RegexSyntaxError extends Error {
 
 export interface TenantRegex {
   readonly source: string
+  /** Instructions of the compiled program: what the memo below charges for it. */
+  readonly programSize: number
   /** True when the whole input matches, as if the pattern were `^(?:...)$`. */
   fullMatch(input: string): boolean
   /** True when the pattern matches anywhere in the input (Go's regexp.MatchString). */
@@ -51,12 +53,19 @@ export function compileTenantRegex(
   const bounded = (input: string): boolean => input.length <= MAX_INPUT_LENGTH
   return Object.freeze({
     source: pattern,
+    programSize: re.programSize(),
     fullMatch: (input: string) => bounded(input) && re.matches(input),
     find: (input: string) => bounded(input) && re.test(input),
   })
 }
 
-const compiled = new LRUCache<string, TenantRegex | RegexSyntaxError>({ max: 1000 })
+// Bounded by the total size of the programs it holds, not only by their number: a thousand
+// namespaces with patterns at MAX_PROGRAM_SIZE must not hold ten million instructions.
+const compiled = new LRUCache<string, TenantRegex | RegexSyntaxError>({
+  max: 1000,
+  maxSize: 200_000,
+  sizeCalculation: (c) => (c instanceof RegexSyntaxError ? 1 : c.programSize),
+})
 
 /** compileTenantRegex, memoised (failures too): returns the error instead of throwing it. */
 export function compileMemoised(
