@@ -1,6 +1,7 @@
 // STS calls per session per hour, measured on a compressed clock: real sidecar caches (refresh
 // window, jitter) asking the real broker flow (token review cache, decide, session cache), with a
 // fake clock and a fake STS that issues sessions on that clock. Hours pass in milliseconds.
+import { DEFAULT_POLICY_OPTIONS } from '../lib/policy.ts'
 import type { V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-node'
 import { FakeClock } from '../lib/fake-clock.ts'
 import { createLogger } from '../lib/log.ts'
@@ -52,7 +53,7 @@ export async function stsCallsPerSessionHour(o: {
     decideConfig: () => ({
       mode: 'cluster',
       nodeName: undefined,
-      defaultPolicy: 'deny',
+      policy: DEFAULT_POLICY_OPTIONS,
       baseRoleArn: 'arn:aws:iam::123456789012:role/',
       clusterName: 'sim',
       sessionTags: true,

@@ -14,6 +14,7 @@ import {
 import {
   baseRoleArnFlag,
   defaultPolicyFlag,
+  policyFlags,
   kubeconfigFlag,
   logLevelFlag,
   metricsFlags,
@@ -81,6 +82,7 @@ export const BROKER_FLAGS = {
     E,
     'What a namespace without an iam-sidecar/permitted annotation allows: no role (deny) or any role (allow).',
   ),
+  ...policyFlags(E),
   baseRoleArn: baseRoleArnFlag(
     E,
     "Prefix for short role names, e.g. arn:aws:iam::123456789012:role/ (default: the broker identity's account, from GetCallerIdentity at start).",

@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test'
+import { DEFAULT_POLICY_OPTIONS } from '../lib/policy.ts'
 import assert from 'node:assert/strict'
 import type { V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-node'
 import { decide, type DecideConfig, type DecideInput } from './decide.ts'
@@ -6,7 +7,7 @@ import { decide, type DecideConfig, type DecideInput } from './decide.ts'
 const cfg: DecideConfig = {
   mode: 'cluster',
   nodeName: undefined,
-  defaultPolicy: 'deny',
+  policy: DEFAULT_POLICY_OPTIONS,
   baseRoleArn: 'arn:aws:iam::123456789012:role/',
   clusterName: 'test-cluster',
   sessionTags: true,
@@ -66,7 +67,7 @@ describe('decide', () => {
 
   it('takes the role from the pod, then the ServiceAccount, then the kube2iam/kiam annotation', () => {
     const roleOf = (i: DecideInput): string | undefined => {
-      const d = decide(i, { ...cfg, defaultPolicy: 'allow' })
+      const d = decide(i, { ...cfg, policy: { ...DEFAULT_POLICY_OPTIONS, defaultPolicy: 'allow' } })
       return d.ok ? d.grant.role.arn : d.error.code
     }
     const base = 'arn:aws:iam::123456789012:role/'
@@ -204,12 +205,63 @@ describe('decide', () => {
 
   it("honours kiam's iam.amazonaws.com/permitted and an operator default of allow", () => {
     assert.ok(decide(input({ namespace: ns({ 'iam.amazonaws.com/permitted': '.*web' }) }), cfg).ok)
-    assert.ok(decide(input({ namespace: ns({}) }), { ...cfg, defaultPolicy: 'allow' }).ok)
+    assert.ok(
+      decide(input({ namespace: ns({}) }), {
+        ...cfg,
+        policy: { ...DEFAULT_POLICY_OPTIONS, defaultPolicy: 'allow' },
+      }).ok,
+    )
   })
 
   it('matches the policy anchored on the full ARN', () => {
     const d = decide(input({ namespace: ns({ 'iam-sidecar/permitted': 'web' }) }), cfg)
     assert.ok(!d.ok && d.error.code === 'RoleNotPermitted')
+  })
+
+  it("matches kiam's annotation against the role as written with --legacy-permitted-match=kiam-v3", () => {
+    const kiamV3 = (o: Partial<typeof DEFAULT_POLICY_OPTIONS>) => ({
+      ...cfg,
+      policy: { ...DEFAULT_POLICY_OPTIONS, ...o },
+    })
+    const i = input({
+      pod: pod({ 'iam.amazonaws.com/role': 'my-application-user-checkout-db' }),
+      namespace: ns({ 'iam.amazonaws.com/permitted': 'my-application-.*' }),
+    })
+    const strict = decide(i, cfg)
+    assert.ok(!strict.ok && strict.error.code === 'RoleNotPermitted')
+    const legacy = decide(i, kiamV3({ legacyPermittedMatch: 'kiam-v3' }))
+    assert.ok(legacy.ok)
+    assert.equal(
+      legacy.grant.role.arn,
+      'arn:aws:iam::123456789012:role/my-application-user-checkout-db',
+    )
+    // Never for our own annotation.
+    const ours = input({ ...i, namespace: ns({ 'iam-sidecar/permitted': 'my-application-.*' }) })
+    assert.ok(!decide(ours, kiamV3({ legacyPermittedMatch: 'kiam-v3' })).ok)
+  })
+
+  it("honours kube2iam's iam.amazonaws.com/allowed-roles with --namespace-restrictions", () => {
+    const restricted = (format: 'glob' | 'regexp') => ({
+      ...cfg,
+      policy: {
+        ...DEFAULT_POLICY_OPTIONS,
+        namespaceRestrictions: true,
+        namespaceRestrictionFormat: format,
+      },
+    })
+    const i = (list: string) =>
+      input({ namespace: ns({ 'iam.amazonaws.com/allowed-roles': list }) })
+    const off = decide(i('["w*"]'), cfg)
+    assert.ok(!off.ok && off.error.code === 'NamespaceHasNoPolicy')
+    assert.ok(decide(i('["w*"]'), restricted('glob')).ok)
+    assert.ok(!decide(i('["we"]'), restricted('glob')).ok)
+    assert.ok(decide(i('["we"]'), restricted('regexp')).ok) // unanchored, as kube2iam
+    const bad = decide(i('["w*"'), restricted('glob'))
+    assert.ok(!bad.ok && bad.error.code === 'InvalidNamespacePolicy' && bad.error.status === 403)
+    assert.match(
+      bad.error.message,
+      /allowed-roles annotation of namespace team-a is not valid: not JSON/,
+    )
   })
 
   it('answers a pathological policy in bounded time', () => {
@@ -223,6 +275,22 @@ describe('decide', () => {
     )
     assert.ok(!d.ok)
     assert.ok(performance.now() - t0 < 500)
+    for (const pattern of [
+      '(a+)+$|((a|a)*)*b',
+      '(?:\\pL{100}){10}',
+      `(?:${'a'.repeat(900)}){1000}`,
+    ]) {
+      const t1 = performance.now()
+      const hostile = decide(
+        input({
+          pod: pod({ 'iam-sidecar/role': 'a'.repeat(64) }),
+          namespace: ns({ 'iam.amazonaws.com/permitted': pattern }),
+        }),
+        { ...cfg, policy: { ...DEFAULT_POLICY_OPTIONS, legacyPermittedMatch: 'kiam-v3' } },
+      )
+      assert.ok(!hostile.ok || hostile.ok)
+      assert.ok(performance.now() - t1 < 1000, pattern.slice(0, 30))
+    }
   })
 
   it("takes ExternalId from iam-sidecar/external-id, else kube2iam/kiam's iam.amazonaws.com/external-id", () => {

@@ -5,7 +5,7 @@ import type { V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-no
 import { EXTERNAL_ID, INJECTED_LABEL, LEGACY_EXTERNAL_ID, ROLE } from '../lib/annotations.ts'
 import { forbidden, unauthorized, type HttpError } from '../lib/errors.ts'
 import { quote, resolveRole, roleAnnotation, type RoleArn } from '../lib/role.ts'
-import { checkPolicy, type DefaultPolicy } from '../lib/policy.ts'
+import { checkPolicy, type PolicyOptions } from '../lib/policy.ts'
 import { sessionName, sourceIdentity } from './session-name.ts'
 import type { AssumeRoleInput, SessionTag } from './sts.ts'
 import type { ReviewedPod } from './token-review.ts'
@@ -14,7 +14,7 @@ export interface DecideConfig {
   readonly mode: 'cluster' | 'node'
   /** This broker's node in node mode. */
   readonly nodeName: string | undefined
-  readonly defaultPolicy: DefaultPolicy
+  readonly policy: PolicyOptions
   readonly baseRoleArn: string | undefined
   readonly clusterName: string
   readonly sessionTags: boolean
@@ -59,10 +59,13 @@ export function decide(input: DecideInput, cfg: DecideConfig): Decision {
   if (!resolved.ok)
     return deny(forbidden('InvalidRole', `${ann.source} of pod ${who}: ${resolved.reason}`))
   const verdict = checkPolicy(
-    r.namespace,
-    input.namespace?.metadata?.annotations,
-    resolved.role.arn,
-    cfg.defaultPolicy,
+    {
+      namespace: r.namespace,
+      annotations: input.namespace?.metadata?.annotations,
+      role: { arn: resolved.role.arn, asWritten: ann.value.trim() },
+      baseRoleArn: cfg.baseRoleArn,
+    },
+    cfg.policy,
   )
   if (!verdict.permitted) return deny(forbidden(verdict.code, verdict.reason))
   const externalId = externalIdOf(pod!)

@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test'
+import { DEFAULT_POLICY_OPTIONS } from '../lib/policy.ts'
 import assert from 'node:assert/strict'
 import type { V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-node'
 import { FakeClock } from '../lib/fake-clock.ts'
@@ -18,7 +19,7 @@ const quiet = createLogger({ level: 'error', component: 'test', write: () => {} 
 const cfg: DecideConfig = {
   mode: 'cluster',
   nodeName: undefined,
-  defaultPolicy: 'deny',
+  policy: DEFAULT_POLICY_OPTIONS,
   baseRoleArn: 'arn:aws:iam::123456789012:role/',
   clusterName: 'c',
   sessionTags: true,

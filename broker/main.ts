@@ -19,6 +19,7 @@ import { KubeTokenReviewer } from './kube-token-reviewer.ts'
 import { BrokerMetrics } from './metrics.ts'
 import { serveMetrics } from '../lib/metrics-server.ts'
 import { InformerLookup } from '../lib/kube-objects.ts'
+import { policyOptionsOf } from '../lib/policy.ts'
 import { SessionCache } from './session-cache.ts'
 import type { Assumer } from './sts.ts'
 import { limitedAssume } from './assume.ts'
@@ -72,10 +73,11 @@ export async function startBroker(
       size: (n) => metrics.cacheSize.set(n),
     },
   })
+  const policy = policyOptionsOf(cfg)
   const decideConfig = (): DecideConfig => ({
     mode: cfg.mode,
     nodeName: cfg.nodeName,
-    defaultPolicy: cfg.defaultPolicy,
+    policy,
     baseRoleArn: base.value,
     clusterName: cfg.clusterName,
     sessionTags: cfg.sessionTags,

@@ -15,6 +15,7 @@ import { SIDECAR_SETTING_FLAGS } from './sidecar-settings.ts'
 import {
   baseRoleArnFlag,
   defaultPolicyFlag,
+  policyFlags,
   kubeconfigFlag,
   logLevelFlag,
   metricsFlags,
@@ -152,6 +153,7 @@ export const INJECTOR_FLAGS = {
     E,
     "As the broker's: what a namespace without iam-sidecar/permitted allows. Keep the two equal.",
   ),
+  ...policyFlags(E, " Keep it equal to the broker's."),
   baseRoleArn: baseRoleArnFlag(
     E,
     "As the broker's; lets admission check short role names against the namespace policy.",

@@ -11,7 +11,12 @@ import {
   SIDECAR_PORT,
   SKIP_CONTAINERS,
 } from '../lib/annotations.ts'
-import { checkPolicy, type DefaultPolicy } from '../lib/policy.ts'
+import {
+  checkPolicy,
+  policyOptionsOf,
+  type PolicyOptions,
+  type PolicyVerdict,
+} from '../lib/policy.ts'
 import { quote, resolveRole, roleAnnotation } from '../lib/role.ts'
 import { POD_LAYOUT } from '../lib/sidecar-pod-layout.ts'
 import { envEdit, type EnvEdit } from './app-env.ts'
@@ -23,7 +28,7 @@ import { sidecarSpec, type SidecarSpec, type SpecConfig } from './sidecar-spec.t
 export interface DecideConfig {
   /** The cluster-wide sidecar configuration and the default per-pod settings. */
   readonly sidecar: SpecConfig
-  readonly defaultPolicy: DefaultPolicy
+  readonly policy: PolicyOptions
   readonly baseRoleArn: string | undefined
 }
 
@@ -48,7 +53,7 @@ export type Decision =
 export function decideConfigOf(cfg: InjectorConfig): DecideConfig {
   return Object.freeze({
     sidecar: cfg,
-    defaultPolicy: cfg.defaultPolicy,
+    policy: policyOptionsOf(cfg),
     baseRoleArn: cfg.baseRoleArn,
   })
 }
@@ -223,10 +228,17 @@ function checkRole(
     return checkShortName(value, role.source, namespace, cfg)
   const r = resolveRole(value, cfg.baseRoleArn)
   if (!r.ok) return { role: value, deny: `${role.source}: ${r.reason}`, warnings: [] }
-  const ns = namespace?.metadata?.name ?? '?'
-  const verdict = checkPolicy(ns, namespace?.metadata?.annotations, r.role.arn, cfg.defaultPolicy)
-  if (!verdict.permitted) return { role: r.role.arn, deny: verdict.reason, warnings: [] }
-  return { role: r.role.arn, warnings: [] }
+  const verdict = namespacePolicy(namespace, { arn: r.role.arn, asWritten: value }, cfg)
+  if (verdict.permitted) return { role: r.role.arn, warnings: [] }
+  // Some allowed-roles entries are short names and the injector has no base ARN: the broker knows.
+  if (verdict.provisional)
+    return {
+      role: r.role.arn,
+      warnings: [
+        `${verdict.reason}; entries that are short names are checked by the broker, since the injector has no --base-role-arn`,
+      ],
+    }
+  return { role: r.role.arn, deny: verdict.reason, warnings: [] }
 }
 
 function skipList(value: string | undefined): Set<string> {
@@ -252,6 +264,26 @@ function shadowWarnings(pod: V1Pod, injected: Set<string>): string[] {
   return out
 }
 
+/** Stands in for the unknown base ARN: only a refusal that does not depend on it is final. */
+const PROBE_BASE = 'arn:aws:iam::000000000000:role/'
+
+function namespacePolicy(
+  namespace: V1Namespace | undefined,
+  role: { arn: string; asWritten: string },
+  cfg: DecideConfig,
+  baseRoleArn = cfg.baseRoleArn,
+): PolicyVerdict {
+  return checkPolicy(
+    {
+      namespace: namespace?.metadata?.name ?? '?',
+      annotations: namespace?.metadata?.annotations,
+      role,
+      baseRoleArn,
+    },
+    cfg.policy,
+  )
+}
+
 /** A short role name with no base ARN configured: the broker expands it; check what we can. */
 function checkShortName(
   value: string,
@@ -259,15 +291,10 @@ function checkShortName(
   namespace: V1Namespace | undefined,
   cfg: DecideConfig,
 ): { role: string; deny?: string; warnings: string[] } {
-  const r = resolveRole(value, 'arn:aws:iam::000000000000:role/')
+  const r = resolveRole(value, PROBE_BASE)
   if (!r.ok) return { role: value, deny: `${source}: ${r.reason}`, warnings: [] }
   // The ARN is unknown here, but a namespace that permits no role at all can be refused now.
-  const probe = checkPolicy(
-    namespace?.metadata?.name ?? '?',
-    namespace?.metadata?.annotations,
-    r.role.arn,
-    cfg.defaultPolicy,
-  )
+  const probe = namespacePolicy(namespace, { arn: r.role.arn, asWritten: value }, cfg, PROBE_BASE)
   if (!probe.permitted && probe.code !== 'RoleNotPermitted')
     return { role: value, deny: probe.reason, warnings: [] }
   return {

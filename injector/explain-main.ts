@@ -14,7 +14,13 @@ import { ConfigError, boolFlag, parseFlags, stringFlag } from '../lib/flags.ts'
 import { INJECTOR_FLAGS, loadInjectorConfig } from './config.ts'
 import { explain } from './explain.ts'
 import { decideConfigOf } from './decide.ts'
-import { baseRoleArnFlag, defaultPolicyFlag, kubeconfigFlag } from '../lib/common-flags.ts'
+import {
+  baseRoleArnFlag,
+  defaultPolicyFlag,
+  kubeconfigFlag,
+  policyFlags,
+} from '../lib/common-flags.ts'
+import { policyOptionsOf } from '../lib/policy.ts'
 
 const X = 'IAM_SIDECAR_EXPLAIN_'
 
@@ -64,6 +70,7 @@ export const EXPLAIN_FLAGS = {
   kubeconfig: kubeconfigFlag(X, 'With --live: kubeconfig (default: the usual kubectl lookup).'),
   baseRoleArn: baseRoleArnFlag(X, "As the injector's and broker's."),
   defaultPolicy: defaultPolicyFlag(X, "As the injector's and broker's."),
+  ...policyFlags(X, " As the injector's and broker's."),
   nativeSidecars: boolFlag({
     name: 'native-sidecars',
     env: 'IAM_SIDECAR_EXPLAIN_NATIVE_SIDECARS',
@@ -142,6 +149,6 @@ export async function main(argv: readonly string[]): Promise<void> {
   const injector = decideConfigOf(
     loadInjectorConfig(['--tls-self-bootstrap', `--native-sidecars=${f.nativeSidecars}`], {}),
   )
-  const cfg = { ...injector, defaultPolicy: f.defaultPolicy, baseRoleArn: f.baseRoleArn }
+  const cfg = { ...injector, policy: policyOptionsOf(f), baseRoleArn: f.baseRoleArn }
   process.stdout.write(explain(pod, ns, sa, cfg).join('\n') + '\n')
 }

@@ -1,11 +1,11 @@
 // `iam-sidecar explain`: what injection does to a pod, or why it is refused, which role applies
 // and which policy decides it. Pure: objects in, lines of text out.
 import type { V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-node'
-import { INJECTED_LABEL, LEGACY_PERMITTED, PERMITTED } from '../lib/annotations.ts'
-import { checkPolicy } from '../lib/policy.ts'
+import { INJECTED_LABEL } from '../lib/annotations.ts'
 import { resolveRole, roleAnnotation } from '../lib/role.ts'
 import { FULL_URI_ENV } from '../lib/sidecar-pod-layout.ts'
 import { decide, type DecideConfig, type Decision } from './decide.ts'
+import { policyLines, verdictLines } from './explain-policy.ts'
 import { buildPatch } from './patch.ts'
 import { SETTING_ANNOTATIONS, type SidecarSettings } from './sidecar-settings.ts'
 
@@ -70,26 +70,20 @@ function roleLines({ pod, namespace, sa }: Subject, cfg: DecideConfig): string[]
   const role = roleAnnotation(pod, sa)
   if (!role) return ['  role: none named (set iam-sidecar/role on the pod or its ServiceAccount)']
   const r = resolveRole(role.value, cfg.baseRoleArn)
+  const subject = {
+    namespace: namespace?.metadata?.name ?? '?',
+    annotations: namespace?.metadata?.annotations ?? {},
+    baseRoleArn: cfg.baseRoleArn,
+  }
   const lines = [
     r.ok
       ? `  role: ${r.role.arn} (from ${role.source})`
       : `  role: ${role.value.trim()} (from ${role.source}): ${r.reason}`,
+    ...policyLines(subject, cfg.policy),
   ]
-  lines.push(policyLine(namespace, cfg))
   if (!r.ok) return lines
-  const v = checkPolicy(
-    namespace?.metadata?.name ?? '?',
-    namespace?.metadata?.annotations,
-    r.role.arn,
-    cfg.defaultPolicy,
-  )
-  return [...lines, v.permitted ? '  verdict: permitted' : `  verdict: NOT permitted: ${v.reason}`]
-}
-
-function policyLine(namespace: V1Namespace | undefined, cfg: DecideConfig): string {
-  const ann = namespace?.metadata?.annotations ?? {}
-  const key = [PERMITTED, LEGACY_PERMITTED].find((k) => ann[k] !== undefined)
-  return key
-    ? `  policy: namespace annotation ${key} = ${JSON.stringify(ann[key])}`
-    : `  policy: no namespace annotation; the default policy is ${cfg.defaultPolicy}`
+  return [
+    ...lines,
+    ...verdictLines(subject, { arn: r.role.arn, asWritten: role.value.trim() }, cfg.policy),
+  ]
 }

@@ -12,6 +12,8 @@ export const LEGACY_ROLE = 'iam.amazonaws.com/role'
 export const PERMITTED = `${PREFIX}/permitted`
 /** kiam's namespace policy annotation, honoured for migration. */
 export const LEGACY_PERMITTED = 'iam.amazonaws.com/permitted'
+/** kube2iam's namespace allow-list (a JSON list of globs or regexps), with --namespace-restrictions. */
+export const ALLOWED_ROLES = 'iam.amazonaws.com/allowed-roles'
 /** Pod annotation: sts:AssumeRole ExternalId. */
 export const EXTERNAL_ID = `${PREFIX}/external-id`
 /** kube2iam/kiam's ExternalId pod annotation, honoured for migration. */
@@ -60,12 +62,19 @@ export const ANNOTATION_DOCS: readonly AnnotationDoc[] = [
     key: PERMITTED,
     on: 'Namespace',
     meaning:
-      'Regular expression (RE2 subset, linear time) matched anchored against the full role ARN; no annotation means deny unless the default policy is allow.',
+      'Regular expression (RE2 syntax, as Go and kiam; linear time) matched anchored against the full role ARN. Decides before the kiam and kube2iam annotations; no policy annotation means deny unless the default policy is allow.',
   },
   {
     key: LEGACY_PERMITTED,
     on: 'Namespace',
-    meaning: "kiam's policy annotation, used when iam-sidecar/permitted is absent.",
+    meaning:
+      "kiam's policy annotation, used when iam-sidecar/permitted is absent: matched like it, or with --legacy-permitted-match=kiam-v3 unanchored against the role as written (kiam before v4), or =kiam-v4-unanchored unanchored against the ARN.",
+  },
+  {
+    key: ALLOWED_ROLES,
+    on: 'Namespace',
+    meaning:
+      "kube2iam's JSON list of roles, used with --namespace-restrictions when neither permitted annotation is set: globs (`*` only) matched against the whole ARN, or with --namespace-restriction-format=regexp unanchored RE2; entries without `arn:` get the base role ARN.",
   },
   {
     key: EXTERNAL_ID,

@@ -1,8 +1,10 @@
 // Flags that several programs share, declared once so that their names, checks and docs agree.
 // Each takes the program's environment-variable prefix (e.g. IAM_SIDECAR_BROKER_).
 import { DEFAULT_TOKEN_AUDIENCE } from './broker-wire.ts'
-import { enumFlag, intFlag, stringFlag, type Flag } from './flags.ts'
+import { boolFlag, enumFlag, intFlag, stringFlag, type Flag } from './flags.ts'
 import { LOG_LEVELS, type LogLevel } from './log.ts'
+import { ALLOWED_ROLES_FORMATS, type AllowedRolesFormat } from './kube2iam-allowed-roles.ts'
+import { LEGACY_PERMITTED_MATCHES, type LegacyPermittedMatch } from './kiam-permitted.ts'
 import { isBaseRoleArn } from './role.ts'
 
 export function logLevelFlag(prefix: string): Flag<LogLevel> {
@@ -43,6 +45,39 @@ export function defaultPolicyFlag(prefix: string, description: string): Flag<'de
     values: ['deny', 'allow'] as const,
     description,
   })
+}
+
+/** The namespace policy flags besides --default-policy; the injector, broker and explain agree. */
+export function policyFlags(
+  prefix: string,
+  note = '',
+): {
+  legacyPermittedMatch: Flag<LegacyPermittedMatch>
+  namespaceRestrictions: Flag<boolean>
+  namespaceRestrictionFormat: Flag<AllowedRolesFormat>
+} {
+  return {
+    legacyPermittedMatch: enumFlag({
+      name: 'legacy-permitted-match',
+      env: `${prefix}LEGACY_PERMITTED_MATCH`,
+      default: 'anchored',
+      values: LEGACY_PERMITTED_MATCHES,
+      description: `How kiam's iam.amazonaws.com/permitted (never iam-sidecar/permitted) is matched: anchored against the full ARN (kiam v4), kiam-v3 (unanchored, against the role as written), or kiam-v4-unanchored (kiam's --disable-strict-namespace-regexp: unanchored, against the ARN).${note}`,
+    }),
+    namespaceRestrictions: boolFlag({
+      name: 'namespace-restrictions',
+      env: `${prefix}NAMESPACE_RESTRICTIONS`,
+      default: 'false',
+      description: `Honour kube2iam's iam.amazonaws.com/allowed-roles namespace annotation (kube2iam's --namespace-restrictions) where neither permitted annotation is set.${note}`,
+    }),
+    namespaceRestrictionFormat: enumFlag({
+      name: 'namespace-restriction-format',
+      env: `${prefix}NAMESPACE_RESTRICTION_FORMAT`,
+      default: 'glob',
+      values: ALLOWED_ROLES_FORMATS,
+      description: `Entries of iam.amazonaws.com/allowed-roles are globs (\`*\` only, whole ARN) or unanchored RE2 regexps, as kube2iam's flag of that name.${note}`,
+    }),
+  }
 }
 
 /** `arn:aws:iam::123456789012:role/` (kube2iam's --base-role-arn form), checked at parse time. */

@@ -256,6 +256,56 @@ describe('broker on a real API server and moto', () => {
     assert.ok(performance.now() - t0 < 2000)
   })
 
+  it('serves kiam v3 and kube2iam namespaces only when started with their switches', async () => {
+    const kiamNs = await cluster.freshNamespace(
+      'kiam-v3',
+      {},
+      { 'iam.amazonaws.com/permitted': 'my-application-.*' },
+    )
+    const kube2iamNs = await cluster.freshNamespace(
+      'kube2iam',
+      {},
+      { 'iam.amazonaws.com/allowed-roles': '["team-k-*"]' },
+    )
+    const tokenIn = async (namespace: string, role: string) => {
+      await createServiceAccount(cluster, namespace)
+      const pod = await createPod(cluster, {
+        namespace,
+        name: 'p',
+        annotations: { 'iam.amazonaws.com/role': role },
+      })
+      return podToken(cluster, pod)
+    }
+    const kiamToken = await tokenIn(kiamNs, 'my-application-user-checkout-db')
+    const kube2iamToken = await tokenIn(kube2iamNs, 'team-k-web')
+    await expectRefused(kiamToken, [
+      403,
+      'RoleNotPermitted',
+      /iam\.amazonaws\.com\/permitted annotation does not match it/,
+    ])
+    await expectRefused(kube2iamToken, [
+      403,
+      'NamespaceHasNoPolicy',
+      /has no iam-sidecar\/permitted/,
+    ])
+    const legacy = await startRealBroker(cluster, [
+      '--legacy-permitted-match=kiam-v3',
+      '--namespace-restrictions=true',
+    ])
+    try {
+      for (const [token, role] of [
+        [kiamToken, 'my-application-user-checkout-db'],
+        [kube2iamToken, 'team-k-web'],
+      ]) {
+        const res = await credentialsFor(token!, legacy)
+        assert.equal(res.status, 200, JSON.stringify(res.json))
+        assert.equal(res.json.RoleArn, `arn:aws:iam::${ACCOUNT}:role/${role}`)
+      }
+    } finally {
+      await legacy.close()
+    }
+  })
+
   it('in node mode, refuses a token whose pod is on another node', async () => {
     const nodeBroker = await startRealBroker(cluster, ['--mode=node', '--node-name=node-b'])
     try {

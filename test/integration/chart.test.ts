@@ -261,6 +261,8 @@ describe('helm chart', () => {
       ['--set', 'tls.mode=acme'],
       ['--set', 'brokerTls.mode=none'],
       ['--set', 'broker.defaultPolicy=maybe'],
+      ['--set', 'broker.legacyPermittedMatch=loose'],
+      ['--set', 'broker.namespaceRestrictionFormat=wildcard'],
       ['--set', 'broker.sessionDuration=an-hour'],
       ['--set', 'brokr.mode=node'],
     ]
@@ -338,6 +340,9 @@ describe('helm chart', () => {
       assert.equal(icfg.serviceName, 'iam-sidecar-injector')
       assert.equal(icfg.tokenAudience, bcfg.tokenAudience)
       assert.equal(icfg.defaultPolicy, bcfg.defaultPolicy)
+      assert.equal(icfg.legacyPermittedMatch, bcfg.legacyPermittedMatch)
+      assert.equal(icfg.namespaceRestrictions, bcfg.namespaceRestrictions)
+      assert.equal(icfg.namespaceRestrictionFormat, bcfg.namespaceRestrictionFormat)
       assert.equal(icfg.baseRoleArn, bcfg.baseRoleArn)
       for (const cm of objs.filter((o) => o.kind === 'ConfigMap')) {
         assert.equal(cm.metadata.name, icfg.brokerCaConfigMap)

@@ -13,7 +13,8 @@ import { CoreV1Api, type V1Deployment, type V1Namespace, type V1Pod } from '@kub
 import { parseAllDocuments, stringify } from 'yaml'
 import { sessionTags } from '../../broker/decide.ts'
 import { LEGACY_ROLE, PERMITTED, ROLE } from '../../lib/annotations.ts'
-import { compileAnchored } from '../../lib/linear-regex.ts'
+import { compileTenantRegex } from '../../lib/tenant-regex.ts'
+import { DEFAULT_POLICY_OPTIONS, checkPolicy } from '../../lib/policy.ts'
 import { resolveRole } from '../../lib/role.ts'
 import { useCluster } from '../peers/cluster.ts'
 import { repoRoot } from '../peers/paths.ts'
@@ -262,7 +263,8 @@ describe('examples/*.yaml', () => {
   })
 
   it("the namespace's iam-sidecar/permitted permits the example roles and nothing near them", () => {
-    const re = compileAnchored(namespace.metadata!.annotations![PERMITTED]!)
+    const compiled = compileTenantRegex(namespace.metadata!.annotations![PERMITTED]!)
+    const re = { test: (arn: string) => compiled.fullMatch(arn) }
     for (const role of [WHOAMI_ROLE, UPLOADER_ROLE]) assert.ok(re.test(role), role)
     for (const role of [
       `${BASE}admin`,
@@ -321,10 +323,18 @@ describe('examples/*.md', () => {
       (d) =>
         (d.toJS() as { metadata: { annotations: Record<string, string> } }).metadata.annotations,
     )
-    const globs = (JSON.parse(kube2iam!['iam.amazonaws.com/allowed-roles']!) as string[]).map((g) =>
-      iamWildcard(g.startsWith('arn:') ? g : BASE + g),
-    )
-    const translated = compileAnchored(ours![PERMITTED]!)
+    // kube2iam's meaning, as the broker honours it with --namespace-restrictions.
+    const kube2iamPermits = (arn: string) =>
+      checkPolicy(
+        {
+          namespace: 'ns',
+          annotations: kube2iam!,
+          role: { arn, asWritten: arn },
+          baseRoleArn: BASE,
+        },
+        { ...DEFAULT_POLICY_OPTIONS, namespaceRestrictions: true },
+      ).permitted
+    const translated = compileTenantRegex(ours![PERMITTED]!)
     const candidates = [
       `${BASE}team-a-web`,
       `${BASE}team-a-x/admin`,
@@ -336,12 +346,7 @@ describe('examples/*.md', () => {
       `${BASE}cross-account-ro`,
       'arn:aws:iam::444455556666:role/team-a-web',
     ]
-    for (const arn of candidates)
-      assert.equal(
-        translated.test(arn),
-        globs.some((g) => g.test(arn)),
-        arn,
-      )
+    for (const arn of candidates) assert.equal(translated.fullMatch(arn), kube2iamPermits(arn), arn)
   })
 
   it('every relative link points at a file that exists', () => {

@@ -31,7 +31,12 @@ const secrets: string[] = [BROKER_AWS_CREDENTIALS.secretAccessKey]
 const refusals: string[] = []
 
 before(async () => {
-  broker = await startRealBroker(cluster)
+  // The legacy meanings are on: they match unanchored (re2js's search), on tenant text.
+  broker = await startRealBroker(cluster, [
+    '--legacy-permitted-match=kiam-v3',
+    '--namespace-restrictions=true',
+    '--namespace-restriction-format=regexp',
+  ])
   nsA = await cluster.freshNamespace('abuse-a', {}, { 'iam-sidecar/permitted': arn('web') })
   nsB = await cluster.freshNamespace('abuse-b', {}, { 'iam-sidecar/permitted': arn('api') })
   await createServiceAccount(cluster, nsA)
@@ -237,6 +242,29 @@ describe('token abuse against the real broker and API server', () => {
       assert.ok(ms < 1000, `${pattern.slice(0, 40)} took ${ms.toFixed(0)} ms`)
     }
     console.log(`# policy timings: ${timings.join('; ')}`)
+  })
+
+  it("evaluates them in bounded time as kiam's (kiam-v3) and kube2iam's (regexp) annotations too", async () => {
+    const timings: string[] = []
+    for (const [i, pattern] of HOSTILE_POLICIES.entries()) {
+      const variants: Record<string, string>[] = [
+        { 'iam.amazonaws.com/permitted': pattern },
+        { 'iam.amazonaws.com/allowed-roles': JSON.stringify([pattern, `x${pattern}`]) },
+      ]
+      for (const annotations of variants) {
+        const ns = await cluster.freshNamespace('redos-legacy', {}, annotations)
+        await createServiceAccount(cluster, ns)
+        const { token } = await pod(ns, 'p', `${(i % 2 === 0 ? 'a' : 'x').repeat(60)}@`)
+        // Unanchored, some of them match: any answer will do, in bounded time and without a leak.
+        const res = await ask(token)
+        assert.ok([200, 403].includes(res.status), JSON.stringify(res.json))
+        if (res.status === 403)
+          assert.match(res.json.code ?? '', /^(RoleNotPermitted|InvalidNamespacePolicy)$/)
+        timings.push(`${pattern.slice(0, 16)}: ${res.ms.toFixed(0)} ms`)
+        assert.ok(res.ms < 1000, `${pattern.slice(0, 40)} took ${res.ms.toFixed(0)} ms`)
+      }
+    }
+    console.log(`# legacy policy timings: ${timings.join('; ')}`)
   })
 
   it('no token or issued secret appears in any refusal or broker log', () => {

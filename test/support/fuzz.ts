@@ -144,6 +144,14 @@ export const HOSTILE_POLICIES: readonly string[] = [
   '(?<=a)b',
   '.*'.repeat(200) + 'z',
   '[' + 'a-z'.repeat(500) + ']+',
+  // RE2 syntax: the slowest shape found for re2js (a Unicode class defeats its DFA), a program
+  // that re2js would take a second to compile (refused before compiling), flags and word
+  // boundaries on classics. None of them permits a valid role ARN.
+  '(?:\\pL{100}){10}',
+  `(?:${'a'.repeat(1000)}){1000}`,
+  '(?i)(a+)+$',
+  '\\b(\\w+\\b\\W*)+!$',
+  '[[:alpha:][:digit:]]{1000}',
 ]
 
 function jsonDeep(depth: number, open = '[', close = ']'): string {
