@@ -50,7 +50,7 @@ export async function stsCallsPerSessionHour(o: {
       }),
       serviceAccount: async (): Promise<V1ServiceAccount> => ({ metadata: { name: 'app' } }),
     },
-    decideConfig: () => ({
+    authoriseConfig: () => ({
       mode: 'cluster',
       nodeName: undefined,
       policy: DEFAULT_POLICY_OPTIONS,

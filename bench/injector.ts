@@ -16,7 +16,7 @@ import {
 } from '@kubernetes/client-node'
 import { createInjectorApp } from '../injector/app.ts'
 import { loadInjectorConfig } from '../injector/config.ts'
-import { decideConfigOf } from '../injector/decide.ts'
+import { injectionConfigOf } from '../injector/plan-injection.ts'
 import { InjectorMetrics } from '../injector/metrics.ts'
 import { createLogger } from '../lib/log.ts'
 import { startControlPlane } from '../test/peers/control-plane.ts'
@@ -214,7 +214,7 @@ function inProcessApp(ns: string): {
   logLines: () => number
 } {
   const cfg = loadInjectorConfig(['--tls-self-bootstrap', `--base-role-arn=${BASE_ROLE_ARN}`], {})
-  const decideConfig = decideConfigOf(cfg)
+  const authoriseConfig = injectionConfigOf(cfg)
   const namespace: V1Namespace = {
     metadata: {
       name: ns,
@@ -236,7 +236,7 @@ function inProcessApp(ns: string): {
       namespace: async (name) => (name === ns ? namespace : undefined),
       serviceAccount: async (n, name) => (n === ns && name === 'app' ? sa : undefined),
     },
-    config: () => decideConfig,
+    config: () => authoriseConfig,
     ready: () => true,
     metrics: new InjectorMetrics(),
     log,

@@ -6,7 +6,7 @@ import { FakeClock } from '../lib/fake-clock.ts'
 import type { HttpError } from '../lib/errors.ts'
 import { createLogger } from '../lib/log.ts'
 import { limitedAssume } from './assume.ts'
-import type { DecideConfig } from './decide.ts'
+import type { AuthoriseConfig } from './authorise.ts'
 import { FakeEvents } from './events.ts'
 import { FakeAssumer, fakeSession } from './fake-assumer.ts'
 import { FakeTokenReviewer } from './fake-token-reviewer.ts'
@@ -16,7 +16,7 @@ import { SessionCache } from './session-cache.ts'
 import { StsError } from './sts.ts'
 
 const quiet = createLogger({ level: 'error', component: 'test', write: () => {} })
-const cfg: DecideConfig = {
+const cfg: AuthoriseConfig = {
   mode: 'cluster',
   nodeName: undefined,
   policy: DEFAULT_POLICY_OPTIONS,
@@ -67,7 +67,7 @@ function setup(scope: 'pod' | 'shared' = 'pod') {
   const deps: IssueDeps = {
     reviewer,
     objects,
-    decideConfig: () => cfg,
+    authoriseConfig: () => cfg,
     scope,
     events,
     log: quiet,

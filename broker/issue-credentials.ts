@@ -4,7 +4,7 @@
 import type { Credentials } from '../lib/credentials.ts'
 import { forbidden, unavailable, type HttpError } from '../lib/errors.ts'
 import type { Logger } from '../lib/log.ts'
-import { decide, type DecideConfig } from './decide.ts'
+import { authorise, type AuthoriseConfig } from './authorise.ts'
 import type { EventSink, PodRef } from './events.ts'
 import type { ObjectLookup } from '../lib/kube-objects.ts'
 import { sessionKey, type SessionCache } from './session-cache.ts'
@@ -14,7 +14,7 @@ import type { TokenReviewer } from './token-review.ts'
 export interface IssueDeps {
   readonly reviewer: TokenReviewer
   readonly objects: ObjectLookup
-  readonly decideConfig: () => DecideConfig
+  readonly authoriseConfig: () => AuthoriseConfig
   readonly sessions: SessionCache
   readonly scope: 'pod' | 'shared'
   /** AssumeRole with rate limiting, retries and metrics around it. */
@@ -36,7 +36,7 @@ export async function issueCredentials(token: string, d: IssueDeps): Promise<Cre
     uid: reviewed.podUid,
   }
   const log = d.log.child({ pod: `${ref.namespace}/${ref.name}` })
-  const decision = decide({ reviewed, pod, namespace, serviceAccount }, d.decideConfig())
+  const decision = authorise({ reviewed, pod, namespace, serviceAccount }, d.authoriseConfig())
   if (!decision.ok) {
     log.warn('credentials denied', { code: decision.error.code, reason: decision.error.message })
     // No Event for a pod that is gone: there is nothing to attach it to.

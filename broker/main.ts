@@ -12,7 +12,7 @@ import { createBrokerApp } from './app.ts'
 import { AwsAssumer } from './aws-assumer.ts'
 import { CachingTokenReviewer } from './caching-token-reviewer.ts'
 import { loadBrokerConfig, type BrokerConfig } from './config.ts'
-import type { DecideConfig } from './decide.ts'
+import type { AuthoriseConfig } from './authorise.ts'
 import { KubeEventSink, RateLimitedEvents } from './events.ts'
 import { issueCredentials } from './issue-credentials.ts'
 import { KubeTokenReviewer } from './kube-token-reviewer.ts'
@@ -74,7 +74,7 @@ export async function startBroker(
     },
   })
   const policy = policyOptionsOf(cfg)
-  const decideConfig = (): DecideConfig => ({
+  const authoriseConfig = (): AuthoriseConfig => ({
     mode: cfg.mode,
     nodeName: cfg.nodeName,
     policy,
@@ -94,7 +94,7 @@ export async function startBroker(
       max: cfg.cacheSize,
     }),
     objects,
-    decideConfig,
+    authoriseConfig,
     sessions,
     scope: cfg.sessionScope,
     log,

@@ -6,7 +6,7 @@ import type { V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-no
 import { INJECT } from '../lib/annotations.ts'
 import { badRequest } from '../lib/errors.ts'
 import type { Logger } from '../lib/log.ts'
-import { decide, type DecideConfig, type Decision } from './decide.ts'
+import { planInjection, type InjectionConfig, type InjectionDecision } from './plan-injection.ts'
 import { buildPatch } from './patch.ts'
 
 export interface AdmissionResponse {
@@ -68,7 +68,7 @@ export function respond(response: AdmissionResponse): AdmissionReviewOut {
 }
 
 type Result = { out: AdmissionReviewOut; outcome: Outcome }
-type Deps = { lookups: Lookups; config: () => DecideConfig; log: Logger }
+type Deps = { lookups: Lookups; config: () => InjectionConfig; log: Logger }
 
 const refuse = (uid: string, code: number, reason: string, message: string): AdmissionReviewOut =>
   respond({ uid, allowed: false, status: { code, reason, message: `iam-sidecar: ${message}` } })
@@ -90,7 +90,7 @@ export async function review(r: ReviewRequest, deps: Deps): Promise<Result> {
   if (pod.metadata?.annotations?.[INJECT] === undefined) return allow('skip')
   const log = deps.log.child({ pod: podName(ns, pod) })
   try {
-    return answer(r.uid, pod, await decideFor(pod, ns, deps), log)
+    return answer(r.uid, pod, await planFor(pod, ns, deps), log)
   } catch (err) {
     log.warn('cannot read the namespace or ServiceAccount', { error: err as Error })
     return {
@@ -119,16 +119,16 @@ function podOf(r: ReviewRequest): { pod: V1Pod; ns: string } | undefined {
   return ns && NAME.test(ns) ? { pod, ns } : undefined
 }
 
-async function decideFor(pod: V1Pod, ns: string, deps: Deps): Promise<Decision> {
+async function planFor(pod: V1Pod, ns: string, deps: Deps): Promise<InjectionDecision> {
   const saName = pod.spec?.serviceAccountName || 'default'
   const [namespace, sa] = await Promise.all([
     deps.lookups.namespace(ns),
     NAME.test(saName) ? deps.lookups.serviceAccount(ns, saName) : undefined,
   ])
-  return decide(pod, namespace ?? { metadata: { name: ns } }, sa, deps.config())
+  return planInjection(pod, namespace ?? { metadata: { name: ns } }, sa, deps.config())
 }
 
-function answer(uid: string, pod: V1Pod, decision: Decision, log: Logger): Result {
+function answer(uid: string, pod: V1Pod, decision: InjectionDecision, log: Logger): Result {
   if (decision.kind === 'skip') {
     log.debug('skipped', { reason: decision.reason })
     return { out: respond({ uid, allowed: true }), outcome: 'skip' }

@@ -6,10 +6,10 @@ import type { Lookups } from './admission.ts'
 import { createInjectorApp, MAX_REVIEW_BYTES } from './app.ts'
 import { loadInjectorConfig } from './config.ts'
 import { InjectorMetrics } from './metrics.ts'
-import { decideConfigOf } from './decide.ts'
+import { injectionConfigOf } from './plan-injection.ts'
 
 const quiet = createLogger({ level: 'error', component: 'test', write: () => {} })
-const decideConfig = decideConfigOf(
+const decideConfig = injectionConfigOf(
   loadInjectorConfig(
     ['--tls-self-bootstrap', '--base-role-arn=arn:aws:iam::111122223333:role/'],
     {},

@@ -4,7 +4,7 @@ import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { HttpError, badRequest, toErrorResponse } from '../lib/errors.ts'
 import type { Logger } from '../lib/log.ts'
-import type { DecideConfig } from './decide.ts'
+import type { InjectionConfig } from './plan-injection.ts'
 import { parseReview, review, type Lookups, type Outcome } from './admission.ts'
 import type { InjectorMetrics } from './metrics.ts'
 
@@ -14,7 +14,7 @@ const JSON_HEADERS = { 'content-type': 'application/json' }
 
 export interface InjectorAppOptions {
   readonly lookups: Lookups
-  readonly config: () => DecideConfig
+  readonly config: () => InjectionConfig
   readonly ready: () => boolean
   readonly metrics: InjectorMetrics
   readonly log: Logger

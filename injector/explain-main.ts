@@ -13,7 +13,7 @@ import { parse } from 'yaml'
 import { ConfigError, boolFlag, parseFlags, stringFlag } from '../lib/flags.ts'
 import { INJECTOR_FLAGS, loadInjectorConfig } from './config.ts'
 import { explain } from './explain.ts'
-import { decideConfigOf } from './decide.ts'
+import { injectionConfigOf } from './plan-injection.ts'
 import {
   baseRoleArnFlag,
   defaultPolicyFlag,
@@ -146,7 +146,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         readManifest<V1Namespace>(f.namespace),
         readManifest<V1ServiceAccount>(f.serviceAccount),
       ]
-  const injector = decideConfigOf(
+  const injector = injectionConfigOf(
     loadInjectorConfig(['--tls-self-bootstrap', `--native-sidecars=${f.nativeSidecars}`], {}),
   )
   const cfg = { ...injector, policy: policyOptionsOf(f), baseRoleArn: f.baseRoleArn }

@@ -2,9 +2,9 @@ import { it } from 'node:test'
 import assert from 'node:assert/strict'
 import { loadInjectorConfig } from './config.ts'
 import { explain } from './explain.ts'
-import { decideConfigOf } from './decide.ts'
+import { injectionConfigOf } from './plan-injection.ts'
 
-const cfg = decideConfigOf(
+const cfg = injectionConfigOf(
   loadInjectorConfig(
     ['--tls-self-bootstrap', '--base-role-arn=arn:aws:iam::111122223333:role/'],
     {},

@@ -4,7 +4,7 @@ import type { V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-no
 import { INJECTED_LABEL } from '../lib/annotations.ts'
 import { resolveRole, roleAnnotation } from '../lib/role.ts'
 import { FULL_URI_ENV } from '../lib/sidecar-pod-layout.ts'
-import { decide, type DecideConfig, type Decision } from './decide.ts'
+import { planInjection, type InjectionConfig, type InjectionDecision } from './plan-injection.ts'
 import { policyLines, verdictLines } from './explain-policy.ts'
 import { buildPatch } from './patch.ts'
 import { SETTING_ANNOTATIONS, type SidecarSettings } from './sidecar-settings.ts'
@@ -19,7 +19,7 @@ export function explain(
   pod: V1Pod,
   namespace: V1Namespace | undefined,
   sa: V1ServiceAccount | undefined,
-  cfg: DecideConfig,
+  cfg: InjectionConfig,
 ): string[] {
   const s: Subject = { pod, namespace, sa }
   const head = `pod ${namespace?.metadata?.name ?? pod.metadata?.namespace ?? '?'}/${podName(pod)}`
@@ -27,7 +27,7 @@ export function explain(
   const body =
     pod.metadata?.labels?.[INJECTED_LABEL] === 'true'
       ? admittedLines(pod)
-      : decisionLines(pod, decide(pod, namespace, sa, cfg), cfg)
+      : decisionLines(pod, planInjection(pod, namespace, sa, cfg), cfg)
   return [head, ...body, ...roleLines(s, cfg)]
 }
 
@@ -45,7 +45,7 @@ function admittedLines(pod: V1Pod): string[] {
   ]
 }
 
-function decisionLines(pod: V1Pod, d: Decision, cfg: DecideConfig): string[] {
+function decisionLines(pod: V1Pod, d: InjectionDecision, cfg: InjectionConfig): string[] {
   if (d.kind === 'skip') return [`  injection: skipped (${d.reason})`]
   if (d.kind === 'deny') return [`  injection: DENIED: ${d.message}`]
   const lines = [
@@ -66,7 +66,7 @@ function changedSettings(pod: SidecarSettings, injector: SidecarSettings): strin
     .map((k) => `${SETTING_ANNOTATIONS[k]}=${String(pod[k] ?? 'none')}`)
 }
 
-function roleLines({ pod, namespace, sa }: Subject, cfg: DecideConfig): string[] {
+function roleLines({ pod, namespace, sa }: Subject, cfg: InjectionConfig): string[] {
   const role = roleAnnotation(pod, sa)
   if (!role) return ['  role: none named (set iam-sidecar/role on the pod or its ServiceAccount)']
   const r = resolveRole(role.value, cfg.baseRoleArn)

@@ -17,14 +17,19 @@ import { SKIP_CONTAINERS } from '../lib/annotations.ts'
 import { FULL_URI_ENV, POD_LAYOUT, TOKEN_FILE_ENV } from '../lib/sidecar-pod-layout.ts'
 import { applyPatch } from '../test/support/json-patch.ts'
 import { INJECTOR_FLAGS, loadInjectorConfig } from './config.ts'
-import { decide, decideConfigOf, type DecideConfig, type Decision } from './decide.ts'
+import {
+  planInjection,
+  injectionConfigOf,
+  type InjectionConfig,
+  type InjectionDecision,
+} from './plan-injection.ts'
 import { buildPatch, type PatchOp } from './patch.ts'
 
 const DIR = new URL('./testdata/golden/', import.meta.url)
 // eslint-disable-next-line no-restricted-properties -- a test-run switch, not configuration
 const UPDATE = process.env.UPDATE_GOLDEN === '1'
 const MIN_CASES = 25
-/** decide() must be fast for every case, the hostile namespace pattern included. */
+/** planInjection() must be fast for every case, the hostile namespace pattern included. */
 const MAX_DECIDE_MS = 500
 
 interface Expectation {
@@ -63,7 +68,7 @@ function readCase(file: string): GoldenCase {
 }
 
 /** Defaults from loadInjectorConfig, with the case's overrides passed as the real flags. */
-function configFor(overrides: GoldenCase['config']): DecideConfig {
+function configFor(overrides: GoldenCase['config']): InjectionConfig {
   const argv = ['--tls-self-bootstrap']
   for (const [key, value] of Object.entries(overrides ?? {})) {
     const flag = (INJECTOR_FLAGS as Record<string, { name: string }>)[key]
@@ -71,11 +76,11 @@ function configFor(overrides: GoldenCase['config']): DecideConfig {
     argv.push(`--${flag.name}=${String(value)}`)
   }
   const cfg = loadInjectorConfig(argv, {})
-  return decideConfigOf(cfg)
+  return injectionConfigOf(cfg)
 }
 
 /** The decision in the golden file's shape, as JSON (what the webhook would send). */
-function expectationOf(pod: V1Pod, d: Decision): Expectation {
+function expectationOf(pod: V1Pod, d: InjectionDecision): Expectation {
   if (d.kind === 'skip') return { skip: d.reason }
   if (d.kind === 'deny') return { deny: d.message }
   const patch = buildPatch(pod, d.plan)
@@ -221,9 +226,9 @@ describe('injector golden cases', () => {
       const c = readCase(file)
       const cfg = configFor(c.config)
       const t0 = performance.now()
-      const d = decide(c.pod, c.namespace, c.serviceAccount, cfg)
+      const d = planInjection(c.pod, c.namespace, c.serviceAccount, cfg)
       const ms = performance.now() - t0
-      assert.ok(ms < MAX_DECIDE_MS, `decide took ${ms.toFixed(0)} ms`)
+      assert.ok(ms < MAX_DECIDE_MS, `planInjection took ${ms.toFixed(0)} ms`)
       const actual = expectationOf(c.pod, d)
       if (UPDATE) writeExpectation(file, actual)
       else assert.deepEqual(actual, c.expect)
@@ -231,7 +236,7 @@ describe('injector golden cases', () => {
 
       const patched = applyCheckingOverwrites(c.pod, buildPatch(c.pod, d.plan))
       assert.deepEqual(buildPatch(patched, d.plan), [], 'a second pass changes nothing')
-      assert.deepEqual(decide(patched, c.namespace, c.serviceAccount, cfg), {
+      assert.deepEqual(planInjection(patched, c.namespace, c.serviceAccount, cfg), {
         kind: 'skip',
         reason: 'already injected',
       })

@@ -11,7 +11,7 @@ import { closeServer, listen } from '../lib/servers.ts'
 import { readTls, reloadOnChange } from '../lib/tls-reload.ts'
 import { createInjectorApp } from './app.ts'
 import { loadInjectorConfig, type InjectorConfig } from './config.ts'
-import { decideConfigOf } from './decide.ts'
+import { injectionConfigOf } from './plan-injection.ts'
 import { InjectorMetrics } from './metrics.ts'
 import { patchWebhookCaBundle } from './webhook-ca.ts'
 
@@ -37,7 +37,7 @@ export async function startInjector(
   const started = lookups
     .start()
     .catch((err: unknown) => log.error('informers failed to start', { error: err as Error }))
-  const decideConfig = decideConfigOf(cfg)
+  const decideConfig = injectionConfigOf(cfg)
   const metrics = new InjectorMetrics()
   const app = createInjectorApp({
     lookups,

@@ -5,7 +5,7 @@
 import type { V1Container, V1Pod } from '@kubernetes/client-node'
 import { INJECTED_LABEL } from '../lib/annotations.ts'
 import type { EnvEdit } from './app-env.ts'
-import type { Plan } from './decide.ts'
+import type { Plan } from './plan-injection.ts'
 
 export interface PatchOp {
   readonly op: 'add'

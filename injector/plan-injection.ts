@@ -25,7 +25,7 @@ import { meshOf } from './mesh.ts'
 import { podSettings, type SidecarSettings } from './sidecar-settings.ts'
 import { sidecarSpec, type SidecarSpec, type SpecConfig } from './sidecar-spec.ts'
 
-export interface DecideConfig {
+export interface InjectionConfig {
   /** The cluster-wide sidecar configuration and the default per-pod settings. */
   readonly sidecar: SpecConfig
   readonly policy: PolicyOptions
@@ -44,13 +44,13 @@ export interface Plan {
   readonly env: ReadonlyMap<string, EnvEdit>
 }
 
-export type Decision =
+export type InjectionDecision =
   | { readonly kind: 'skip'; readonly reason: string }
   | { readonly kind: 'deny'; readonly message: string }
   | { readonly kind: 'inject'; readonly plan: Plan; readonly warnings: readonly string[] }
 
 /** The admission configuration from the injector's: its sidecar settings are the defaults. */
-export function decideConfigOf(cfg: InjectorConfig): DecideConfig {
+export function injectionConfigOf(cfg: InjectorConfig): InjectionConfig {
   return Object.freeze({
     sidecar: cfg,
     policy: policyOptionsOf(cfg),
@@ -72,12 +72,12 @@ const SHADOWING_ENV = [
   'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
 ]
 
-export function decide(
+export function planInjection(
   pod: V1Pod,
   namespace: V1Namespace | undefined,
   sa: V1ServiceAccount | undefined,
-  cfg: DecideConfig,
-): Decision {
+  cfg: InjectionConfig,
+): InjectionDecision {
   const skip = skipReason(pod)
   if (skip) return { kind: 'skip', reason: skip }
   const sidecar = sidecarFor(pod, namespace, cfg)
@@ -107,7 +107,7 @@ export function decide(
 function sidecarFor(
   pod: V1Pod,
   namespace: V1Namespace | undefined,
-  cfg: DecideConfig,
+  cfg: InjectionConfig,
 ): { spec: SidecarSpec; warnings: string[] } | { deny: string } {
   const annotations = pod.metadata?.annotations
   const r = podSettings(cfg.sidecar, annotations)
@@ -221,7 +221,7 @@ function reservedNames(pod: V1Pod, spec: SidecarSpec): string | undefined {
 function checkRole(
   role: { value: string; source: string },
   namespace: V1Namespace | undefined,
-  cfg: DecideConfig,
+  cfg: InjectionConfig,
 ): { role: string; deny?: string; warnings: string[] } {
   const value = role.value.trim()
   if (!value.startsWith('arn:') && cfg.baseRoleArn === undefined)
@@ -270,7 +270,7 @@ const PROBE_BASE = 'arn:aws:iam::000000000000:role/'
 function namespacePolicy(
   namespace: V1Namespace | undefined,
   role: { arn: string; asWritten: string },
-  cfg: DecideConfig,
+  cfg: InjectionConfig,
   baseRoleArn = cfg.baseRoleArn,
 ): PolicyVerdict {
   return checkPolicy(
@@ -289,7 +289,7 @@ function checkShortName(
   value: string,
   source: string,
   namespace: V1Namespace | undefined,
-  cfg: DecideConfig,
+  cfg: InjectionConfig,
 ): { role: string; deny?: string; warnings: string[] } {
   const r = resolveRole(value, PROBE_BASE)
   if (!r.ok) return { role: value, deny: `${source}: ${r.reason}`, warnings: [] }

@@ -2,9 +2,9 @@ import { describe, it } from 'node:test'
 import { DEFAULT_POLICY_OPTIONS } from '../lib/policy.ts'
 import assert from 'node:assert/strict'
 import type { V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-node'
-import { decide, type DecideConfig, type DecideInput } from './decide.ts'
+import { authorise, type AuthoriseConfig, type AuthoriseInput } from './authorise.ts'
 
-const cfg: DecideConfig = {
+const cfg: AuthoriseConfig = {
   mode: 'cluster',
   nodeName: undefined,
   policy: DEFAULT_POLICY_OPTIONS,
@@ -36,7 +36,7 @@ const ns = (
 const sa = (annotations: Record<string, string> = {}): V1ServiceAccount => ({
   metadata: { name: 'app', annotations },
 })
-const input = (o: Partial<DecideInput> = {}): DecideInput => ({
+const input = (o: Partial<AuthoriseInput> = {}): AuthoriseInput => ({
   reviewed,
   pod: pod(),
   namespace: ns(),
@@ -44,9 +44,9 @@ const input = (o: Partial<DecideInput> = {}): DecideInput => ({
   ...o,
 })
 
-describe('decide', () => {
+describe('authorise', () => {
   it('grants a permitted role with session name, tags, source identity and duration', () => {
-    const d = decide(input(), cfg)
+    const d = authorise(input(), cfg)
     assert.ok(d.ok)
     assert.equal(d.grant.role.arn, 'arn:aws:iam::123456789012:role/web')
     assert.match(d.grant.assume.sessionName, /^team-a\.web-1-[0-9a-f]{8}$/)
@@ -66,8 +66,11 @@ describe('decide', () => {
   })
 
   it('takes the role from the pod, then the ServiceAccount, then the kube2iam/kiam annotation', () => {
-    const roleOf = (i: DecideInput): string | undefined => {
-      const d = decide(i, { ...cfg, policy: { ...DEFAULT_POLICY_OPTIONS, defaultPolicy: 'allow' } })
+    const roleOf = (i: AuthoriseInput): string | undefined => {
+      const d = authorise(i, {
+        ...cfg,
+        policy: { ...DEFAULT_POLICY_OPTIONS, defaultPolicy: 'allow' },
+      })
       return d.ok ? d.grant.role.arn : d.error.code
     }
     const base = 'arn:aws:iam::123456789012:role/'
@@ -102,7 +105,7 @@ describe('decide', () => {
     )
   })
 
-  const refusals: [string, DecideInput, Partial<DecideConfig>, number, string, RegExp][] = [
+  const refusals: [string, AuthoriseInput, Partial<AuthoriseConfig>, number, string, RegExp][] = [
     [
       'another node in node mode',
       input(),
@@ -195,7 +198,7 @@ describe('decide', () => {
   ]
   for (const [name, i, c, status, code, message] of refusals) {
     it(`refuses ${name}`, () => {
-      const d = decide(i, { ...cfg, ...c })
+      const d = authorise(i, { ...cfg, ...c })
       assert.ok(!d.ok, 'denied')
       assert.equal(d.error.status, status)
       assert.equal(d.error.code, code)
@@ -204,9 +207,11 @@ describe('decide', () => {
   }
 
   it("honours kiam's iam.amazonaws.com/permitted and an operator default of allow", () => {
-    assert.ok(decide(input({ namespace: ns({ 'iam.amazonaws.com/permitted': '.*web' }) }), cfg).ok)
     assert.ok(
-      decide(input({ namespace: ns({}) }), {
+      authorise(input({ namespace: ns({ 'iam.amazonaws.com/permitted': '.*web' }) }), cfg).ok,
+    )
+    assert.ok(
+      authorise(input({ namespace: ns({}) }), {
         ...cfg,
         policy: { ...DEFAULT_POLICY_OPTIONS, defaultPolicy: 'allow' },
       }).ok,
@@ -214,7 +219,7 @@ describe('decide', () => {
   })
 
   it('matches the policy anchored on the full ARN', () => {
-    const d = decide(input({ namespace: ns({ 'iam-sidecar/permitted': 'web' }) }), cfg)
+    const d = authorise(input({ namespace: ns({ 'iam-sidecar/permitted': 'web' }) }), cfg)
     assert.ok(!d.ok && d.error.code === 'RoleNotPermitted')
   })
 
@@ -227,9 +232,9 @@ describe('decide', () => {
       pod: pod({ 'iam.amazonaws.com/role': 'my-application-user-checkout-db' }),
       namespace: ns({ 'iam.amazonaws.com/permitted': 'my-application-.*' }),
     })
-    const strict = decide(i, cfg)
+    const strict = authorise(i, cfg)
     assert.ok(!strict.ok && strict.error.code === 'RoleNotPermitted')
-    const legacy = decide(i, kiamV3({ legacyPermittedMatch: 'kiam-v3' }))
+    const legacy = authorise(i, kiamV3({ legacyPermittedMatch: 'kiam-v3' }))
     assert.ok(legacy.ok)
     assert.equal(
       legacy.grant.role.arn,
@@ -237,7 +242,7 @@ describe('decide', () => {
     )
     // Never for our own annotation.
     const ours = input({ ...i, namespace: ns({ 'iam-sidecar/permitted': 'my-application-.*' }) })
-    assert.ok(!decide(ours, kiamV3({ legacyPermittedMatch: 'kiam-v3' })).ok)
+    assert.ok(!authorise(ours, kiamV3({ legacyPermittedMatch: 'kiam-v3' })).ok)
   })
 
   it("honours kube2iam's iam.amazonaws.com/allowed-roles with --namespace-restrictions", () => {
@@ -251,12 +256,12 @@ describe('decide', () => {
     })
     const i = (list: string) =>
       input({ namespace: ns({ 'iam.amazonaws.com/allowed-roles': list }) })
-    const off = decide(i('["w*"]'), cfg)
+    const off = authorise(i('["w*"]'), cfg)
     assert.ok(!off.ok && off.error.code === 'NamespaceHasNoPolicy')
-    assert.ok(decide(i('["w*"]'), restricted('glob')).ok)
-    assert.ok(!decide(i('["we"]'), restricted('glob')).ok)
-    assert.ok(decide(i('["we"]'), restricted('regexp')).ok) // unanchored, as kube2iam
-    const bad = decide(i('["w*"'), restricted('glob'))
+    assert.ok(authorise(i('["w*"]'), restricted('glob')).ok)
+    assert.ok(!authorise(i('["we"]'), restricted('glob')).ok)
+    assert.ok(authorise(i('["we"]'), restricted('regexp')).ok) // unanchored, as kube2iam
+    const bad = authorise(i('["w*"'), restricted('glob'))
     assert.ok(!bad.ok && bad.error.code === 'InvalidNamespacePolicy' && bad.error.status === 403)
     assert.match(
       bad.error.message,
@@ -266,7 +271,7 @@ describe('decide', () => {
 
   it('answers a pathological policy in bounded time', () => {
     const t0 = performance.now()
-    const d = decide(
+    const d = authorise(
       input({
         pod: pod({ 'iam-sidecar/role': 'arn:aws:iam::123456789012:role/' + 'a'.repeat(60) }),
         namespace: ns({ 'iam-sidecar/permitted': '(a+)+$' }),
@@ -281,7 +286,7 @@ describe('decide', () => {
       `(?:${'a'.repeat(900)}){1000}`,
     ]) {
       const t1 = performance.now()
-      const hostile = decide(
+      const hostile = authorise(
         input({
           pod: pod({ 'iam-sidecar/role': 'a'.repeat(64) }),
           namespace: ns({ 'iam.amazonaws.com/permitted': pattern }),
@@ -295,7 +300,7 @@ describe('decide', () => {
 
   it("takes ExternalId from iam-sidecar/external-id, else kube2iam/kiam's iam.amazonaws.com/external-id", () => {
     const of = (a: Record<string, string>) => {
-      const d = decide(input({ pod: pod({ 'iam-sidecar/role': 'web', ...a }) }), cfg)
+      const d = authorise(input({ pod: pod({ 'iam-sidecar/role': 'web', ...a }) }), cfg)
       return d.ok ? d.grant.assume.externalId : d.error.code
     }
     assert.equal(
@@ -307,7 +312,7 @@ describe('decide', () => {
   })
 
   it('switches tags and source identity off', () => {
-    const d = decide(input(), { ...cfg, sessionTags: false, sourceIdentity: false })
+    const d = authorise(input(), { ...cfg, sessionTags: false, sourceIdentity: false })
     assert.ok(d.ok)
     assert.deepEqual(d.grant.assume.tags, [])
     assert.equal(d.grant.assume.sourceIdentity, undefined)

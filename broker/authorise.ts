@@ -1,6 +1,6 @@
 // Authorisation, as a pure function: the reviewed token, the live pod, its namespace and
 // ServiceAccount, and the broker's configuration → the AssumeRole call to make, or a denial that
-// says what to do. No I/O here; broker/credentials-handler.ts does the fetching.
+// says what to do. No I/O here; issue-credentials.ts does the fetching.
 import type { V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-node'
 import { EXTERNAL_ID, INJECTED_LABEL, LEGACY_EXTERNAL_ID, ROLE } from '../lib/annotations.ts'
 import { forbidden, unauthorized, type HttpError } from '../lib/errors.ts'
@@ -10,7 +10,7 @@ import { sessionName, sourceIdentity } from './session-name.ts'
 import type { AssumeRoleInput, SessionTag } from './sts.ts'
 import type { ReviewedPod } from './token-review.ts'
 
-export interface DecideConfig {
+export interface AuthoriseConfig {
   readonly mode: 'cluster' | 'node'
   /** This broker's node in node mode. */
   readonly nodeName: string | undefined
@@ -22,7 +22,7 @@ export interface DecideConfig {
   readonly sessionDurationSeconds: number
 }
 
-export interface DecideInput {
+export interface AuthoriseInput {
   readonly reviewed: ReviewedPod
   readonly pod: V1Pod | undefined
   readonly namespace: V1Namespace | undefined
@@ -34,14 +34,14 @@ export interface Grant {
   readonly assume: AssumeRoleInput
 }
 
-export type Decision =
+export type Authorisation =
   { readonly ok: true; readonly grant: Grant } | { readonly ok: false; readonly error: HttpError }
 
 const EXTERNAL_ID_RE = /^[\w+=,.@:/-]{2,1224}$/
 
-const deny = (error: HttpError): Decision => ({ ok: false, error })
+const deny = (error: HttpError): Authorisation => ({ ok: false, error })
 
-export function decide(input: DecideInput, cfg: DecideConfig): Decision {
+export function authorise(input: AuthoriseInput, cfg: AuthoriseConfig): Authorisation {
   const refused = checkPod(input, cfg)
   if (refused) return deny(refused)
   const { reviewed: r, pod } = input
@@ -89,7 +89,7 @@ function externalIdOf(pod: V1Pod): string | undefined | Error {
 }
 
 /** Node mode: like the kubelet's NodeRestriction, a broker serves only its own node's pods. */
-function checkNode(r: ReviewedPod, cfg: DecideConfig): HttpError | undefined {
+function checkNode(r: ReviewedPod, cfg: AuthoriseConfig): HttpError | undefined {
   if (cfg.mode !== 'node' || r.nodeName === cfg.nodeName) return undefined
   return forbidden(
     'WrongNode',
@@ -98,7 +98,10 @@ function checkNode(r: ReviewedPod, cfg: DecideConfig): HttpError | undefined {
 }
 
 /** Is the caller the live, injected pod its token names, on the right node? In this order. */
-function checkPod({ reviewed: r, pod }: DecideInput, cfg: DecideConfig): HttpError | undefined {
+function checkPod(
+  { reviewed: r, pod }: AuthoriseInput,
+  cfg: AuthoriseConfig,
+): HttpError | undefined {
   const who = `${r.namespace}/${r.podName}`
   const wrongNode = checkNode(r, cfg)
   if (wrongNode) return wrongNode
@@ -128,7 +131,7 @@ function assumeInput(
   r: ReviewedPod,
   role: RoleArn,
   externalId: string | undefined,
-  cfg: DecideConfig,
+  cfg: AuthoriseConfig,
 ): AssumeRoleInput {
   return {
     roleArn: role.arn,
