@@ -1,6 +1,7 @@
 // AWS temporary credentials and the JSON shape of the container-credentials endpoint. The same
 // body is the broker's 200 answer (see broker-wire.ts) and the sidecar's, so the sidecar can
 // pass it through. Contract: ../shared/reference/aws-credentials-contract.md §1d.
+import { ARN_HEAD } from './role.ts'
 
 export interface Credentials {
   readonly accessKeyId: string
@@ -41,7 +42,8 @@ export function toBody(c: Credentials): ContainerCredentialsBody {
 
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/
 const ACCOUNT_ID = /^\d{12}$/
-const ROLE_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\x21-\x7e]{1,2000}$/
+/** A role or assumed-role (session) ARN as STS returns it; only its head is checked. */
+const ROLE_ARN = new RegExp(`^${ARN_HEAD}[\\x21-\\x7e]{1,2000}$`)
 
 /**
  * Validates an untrusted body (from the broker) field by field. Error messages name the field

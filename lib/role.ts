@@ -3,13 +3,17 @@
 import type { V1Pod, V1ServiceAccount } from '@kubernetes/client-node'
 import { LEGACY_ROLE, ROLE } from './annotations.ts'
 
+// The parts of an IAM ARN, once; every ARN pattern of the programs is built from them.
+/** `arn:<partition>:<service>::<account>:` for IAM or STS; group 1 the service, 2 the account. */
+export const ARN_HEAD = String.raw`arn:(?:aws|aws-cn|aws-us-gov):(iam|sts)::(\d{12}):`
+const PATH = String.raw`(?:[\w+=,.@-]+\/)*`
+const NAME = String.raw`[\w+=,.@-]{1,64}`
 /** A full IAM role ARN: partition, 12-digit account, optional path, name of [\w+=,.@-]{1,64}. */
-const ROLE_ARN =
-  /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/((?:[\w+=,.@-]+\/)*)([\w+=,.@-]{1,64})$/
+const ROLE_ARN = new RegExp(`^${ARN_HEAD}role\\/(${PATH})(${NAME})$`)
 /** A short name, optionally with a path (`team-a/app`), expanded with the base ARN. */
-const SHORT_NAME = /^(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/
+const SHORT_NAME = new RegExp(`^${PATH}${NAME}$`)
 /** `arn:aws:iam::123456789012:role/` (kube2iam's --base-role-arn form), optionally with a path. */
-const BASE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*$/
+const BASE_ARN = new RegExp(`^${ARN_HEAD}role\\/${PATH}$`)
 
 export const MAX_ROLE_ARN_LENGTH = 2048
 
@@ -25,11 +29,11 @@ export type RoleResolution = { ok: true; role: RoleArn } | { ok: false; reason: 
 export function parseRoleArn(arn: string): RoleArn | undefined {
   if (arn.length > MAX_ROLE_ARN_LENGTH) return undefined
   const m = ROLE_ARN.exec(arn)
-  return m ? { arn, account: m[2]!, name: m[4]! } : undefined
+  return m && m[1] === 'iam' ? { arn, account: m[2]!, name: m[4]! } : undefined
 }
 
 export function isBaseRoleArn(base: string): boolean {
-  return BASE_ARN.test(base)
+  return BASE_ARN.exec(base)?.[1] === 'iam'
 }
 
 /** Expands a role annotation value: a full ARN stays, a short name gets the base ARN in front. */
