@@ -4,9 +4,10 @@
 // namespace created after the install get their roles through the injected native sidecar.
 import { before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { POD_LAYOUT as L } from '../../lib/sidecar-pod-layout.ts'
-import { loadImages, nodeCtr, sidecarVolumeFile } from './node-cluster.ts'
+import { containerPid, loadImages, nodeCtr, sidecarVolumeFile } from './node-cluster.ts'
 import { getInNetns } from './in-netns.ts'
 import { kubeFor, until } from './kubectl.ts'
 import { useNode } from './use-node.ts'
@@ -272,6 +273,84 @@ describe('the chart on a real node', { timeout: 900_000 }, () => {
       "process.env.IAM_SIDECAR_CLIENT_LOOP = '1'; await import('/app/client.mjs')",
     ])
     assert.match(out, arnOf('app-reader'))
+  })
+
+  // Istio's outbound rules (istio-iptables): every TCP connection that does not come from the
+  // proxy's UID 1337 or go to loopback is redirected to the proxy on 15001. The test writes the
+  // same rules into two running pods' network namespaces (nft, the kernel's own NAT), with no
+  // proxy listening, as while a mesh's proxy has not started yet, then restarts their sidecars:
+  // the one the injector ran as 1337 (its namespace asks Istio for injection) reaches the broker,
+  // the other cannot. No Istio runs here; its rule is emulated, and named so.
+  it("reaches the broker under a mesh's outbound redirect only as the mesh proxy's UID", async () => {
+    const meshed = await tenantNamespace(kube, 'meshed', `arn:aws:iam::${ACCOUNT}:role/app-.*`, {
+      'istio-injection': 'enabled',
+    })
+    await kube.apply([
+      appDeployment(node, meshed, { name: 'meshed', role: 'app-meshed', initContainer: false }),
+      appDeployment(node, tenant, { name: 'unmeshed', role: 'app-unmeshed', initContainer: false }),
+    ])
+    const ready = (ns: string, app: string) =>
+      until(
+        `${app} Ready`,
+        async () => (await podsOf(kube, ns, `app=${app}`)).find(isReady),
+        180_000,
+        {
+          describe: () => kube.kubectl(['describe', 'pods', '-n', ns, '-l', `app=${app}`]),
+        },
+      )
+    const pods = {
+      meshed: await ready(meshed, 'meshed'),
+      unmeshed: await ready(tenant, 'unmeshed'),
+    }
+    const uid = (p: Pod) => p.spec.initContainers!.find((c) => c.name === L.containerName)!
+    assert.equal(uid(pods.meshed).securityContext?.runAsUser, 1337)
+    assert.equal(uid(pods.unmeshed).securityContext?.runAsUser, 65532)
+    const sidecarId = (p: Pod) =>
+      p.status
+        .initContainerStatuses!.find((s) => s.name === L.containerName)!
+        .containerID!.replace('containerd://', '')
+    const before = new Map<string, number>()
+    for (const [name, p] of Object.entries(pods)) {
+      const pid = containerPid(node, sidecarId(p))
+      execFileSync('nsenter', [`--target=${pid}`, '--net', 'nft', '-f', '-'], {
+        input: `table ip mesh_emulation {
+  chain output {
+    type nat hook output priority -100; policy accept;
+    oifname "lo" return
+    meta skuid 1337 return
+    ip protocol tcp redirect to :15001
+  }
+}
+`,
+      })
+      before.set(
+        name,
+        p.status.initContainerStatuses!.find((s) => s.name === L.containerName)!.restartCount,
+      )
+      nodeCtr(node.containerdSocket, ['tasks', 'kill', '-s', 'SIGKILL', sidecarId(p)])
+    }
+    const sidecarStatus = async (ns: string, p: Pod) => {
+      const now = await kube.json<Pod>(['get', 'pod', '-n', ns, p.metadata.name])
+      return now.status.initContainerStatuses!.find((s) => s.name === L.containerName)!
+    }
+    await until(
+      'the meshed sidecar restarted and ready',
+      async () => {
+        const s = await sidecarStatus(meshed, pods.meshed)
+        return s.restartCount > before.get('meshed')! && s.ready ? s : undefined
+      },
+      120_000,
+    )
+    // Give the other one as long again: it restarted, but its broker call hits the redirect.
+    await new Promise((r) => setTimeout(r, 15_000))
+    const other = await sidecarStatus(tenant, pods.unmeshed)
+    assert.ok(other.restartCount > before.get('unmeshed')!, 'the unmeshed sidecar restarted')
+    assert.equal(
+      other.ready,
+      false,
+      'the unmeshed sidecar cannot reach the broker under the redirect',
+    )
+    await kube.kubectl(['delete', 'deployment', '-n', tenant, 'unmeshed', '--wait=false'])
   })
 
   it("refuses a deleted pod's token at the broker", async () => {

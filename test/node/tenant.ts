@@ -97,12 +97,17 @@ export async function tenantNamespace(
   kube: Kube,
   name: string,
   permitted: string,
+  labels: Readonly<Record<string, string>> = {},
 ): Promise<string> {
   await kube.apply([
     {
       apiVersion: 'v1',
       kind: 'Namespace',
-      metadata: { name, labels: RESTRICTED, annotations: { 'iam-sidecar/permitted': permitted } },
+      metadata: {
+        name,
+        labels: { ...RESTRICTED, ...labels },
+        annotations: { 'iam-sidecar/permitted': permitted },
+      },
     },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'app', namespace: name } },
   ])
