@@ -3,6 +3,7 @@
 // [--kubeconfig=...]`; namespace and context default as kubectl's do.
 import { readFileSync } from 'node:fs'
 import {
+  ApiException,
   CoreV1Api,
   KubeConfig,
   type V1Namespace,
@@ -126,7 +127,35 @@ async function readLive(o: {
   return [pod, ns, sa]
 }
 
+/**
+ * `iam-sidecar explain` and the kubectl plugin: a cluster error (or a failure to reach it) is one
+ * line, as kubectl prints it, with exit 1; usage errors stay ConfigErrors (exit 2).
+ */
 export async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await explainCommand(argv)
+  } catch (err) {
+    if (err instanceof ConfigError || !(err instanceof Error)) throw err
+    // fetch's own message is only "fetch failed"; its cause names the host and the errno.
+    const cause = err.cause instanceof Error ? `: ${err.cause.message}` : ''
+    const line = err instanceof ApiException ? serverError(err) : `error: ${err.message}${cause}`
+    process.stderr.write(`${line}\n`)
+    process.exitCode = 1
+  }
+}
+
+/** kubectl's one line for an API error, e.g. `Error from server (NotFound): pods "x" not found`. */
+function serverError(err: ApiException<unknown>): string {
+  let status: { reason?: string; message?: string } = {}
+  try {
+    status = typeof err.body === 'string' ? JSON.parse(err.body) : (err.body as typeof status)
+  } catch {
+    // Not a Kubernetes Status (a proxy's page, say): the HTTP code below still says enough.
+  }
+  return `Error from server (${status.reason ?? `HTTP ${err.code}`}): ${status.message ?? err.message}`
+}
+
+async function explainCommand(argv: readonly string[]): Promise<void> {
   // explain takes flags only: it is run by hand, and must not pick up a deployment's env.
   const f = parseFlags(EXPLAIN_FLAGS, argv, {})
   if (f.live && !f.podName) throw new ConfigError('--pod-name is required with --live')

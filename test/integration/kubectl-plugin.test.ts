@@ -175,4 +175,25 @@ describe('kubectl iam-sidecar (the kubectl plugin, through the real kubectl)', (
     assert.equal(r.status, 1)
     assert.match(r.stderr, /Node\.js 24 or newer is required .*\/node is v20\.11\.1/)
   })
+
+  it('prints a cluster error as one line through `iam-sidecar explain --live` too', async () => {
+    const r = await new Promise<Run>((resolve) => {
+      execFile(
+        process.execPath,
+        [
+          join(repoRoot, 'bin', 'iam-sidecar.ts'),
+          'explain',
+          '--live',
+          '--pod-name=absent',
+          `--namespace-name=${ns}`,
+          `--kubeconfig=${kubeconfig}`,
+        ],
+        { encoding: 'utf8' },
+        (err, stdout, stderr) =>
+          resolve({ status: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+      )
+    })
+    assert.equal(r.status, 1)
+    assert.equal(r.stderr, 'Error from server (NotFound): pods "absent" not found\n')
+  })
 })
