@@ -1,6 +1,7 @@
 // Serves a prom-client registry at GET /metrics on its own port, apart from the API ports.
 import { createServer, type Server } from 'node:http'
 import type { Registry } from 'prom-client'
+import { listen } from './servers.ts'
 
 export function serveMetrics(registry: Registry, port: number, host: string): Promise<Server> {
   const server = createServer((req, res) => {
@@ -15,8 +16,5 @@ export function serveMetrics(registry: Registry, port: number, host: string): Pr
       () => res.writeHead(500).end(),
     )
   })
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => resolve(server))
-  })
+  return listen(server, port, host).then(() => server)
 }

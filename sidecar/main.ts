@@ -8,7 +8,7 @@ import { loadSidecarConfig } from './config.ts'
 import { CredentialCache } from './credential-cache.ts'
 import { generateSecret, secretMatcher, writeSecret } from './secret.ts'
 import { createHealthApp, createSidecarApp } from './app.ts'
-import { listen } from './server.ts'
+import { serveApp } from './server.ts'
 
 export async function main(argv: readonly string[]): Promise<void> {
   const started = performance.now()
@@ -37,9 +37,11 @@ export async function main(argv: readonly string[]): Promise<void> {
     coldWaitMs: cfg.coldWait,
     log,
   })
-  const server = await listen(app, cfg.port, cfg.bindAddress)
+  const server = await serveApp(app, cfg.port, cfg.bindAddress)
   const health =
-    cfg.healthPort > 0 ? await listen(createHealthApp(cache), cfg.healthPort, '0.0.0.0') : undefined
+    cfg.healthPort > 0
+      ? await serveApp(createHealthApp(cache), cfg.healthPort, '0.0.0.0')
+      : undefined
   log.info('listening', {
     url: `http://${cfg.bindAddress}:${cfg.port}/v1/credentials`,
     secretFile,

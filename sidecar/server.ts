@@ -3,11 +3,12 @@
 import { createServer, type Server } from 'node:http'
 import { getRequestListener } from '@hono/node-server'
 import type { Hono } from 'hono'
+import { listen } from '../lib/servers.ts'
 
 export const MAX_HEADER_BYTES = 8 * 1024
 export const MAX_CONNECTIONS = 512
 
-export function listen(app: Hono, port: number, host: string): Promise<Server> {
+export function serveApp(app: Hono, port: number, host: string): Promise<Server> {
   const server = createServer(
     {
       maxHeaderSize: MAX_HEADER_BYTES,
@@ -20,11 +21,5 @@ export function listen(app: Hono, port: number, host: string): Promise<Server> {
   )
   server.maxConnections = MAX_CONNECTIONS
   server.maxRequestsPerSocket = 0
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => {
-      server.off('error', reject)
-      resolve(server)
-    })
-  })
+  return listen(server, port, host).then(() => server)
 }
