@@ -42,7 +42,7 @@ export class KubeTokenReviewer implements TokenReviewer {
       throw reviewUnavailable(err)
     }
     try {
-      const pod = podFromReview(status)
+      const pod = podFromReview(status, this.#audience)
       this.#onCall('ok')
       return pod
     } catch (err) {

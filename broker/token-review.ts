@@ -21,6 +21,8 @@ export interface TokenReviewer {
 export interface TokenReviewStatus {
   readonly authenticated?: boolean | undefined
   readonly error?: string | undefined
+  /** The audiences the token was accepted for: the intersection of ours and the token's. */
+  readonly audiences?: readonly string[] | undefined
   readonly user?:
     | {
         readonly username?: string | undefined
@@ -33,15 +35,17 @@ const SA_USER =
   /^system:serviceaccount:([a-z0-9]([-a-z0-9]*[a-z0-9])?):([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/
 const EXTRA = 'authentication.kubernetes.io/'
 
-/** Pure: a TokenReview status → the reviewed pod, or the reason it is refused. */
-export function podFromReview(status: TokenReviewStatus | undefined): ReviewedPod {
-  if (!status?.authenticated) {
-    // The API server's reason (e.g. audience mismatch, expired, pod deleted) never contains the token.
-    throw unauthorized(
-      'InvalidToken',
-      `the ServiceAccount token was rejected by TokenReview${status?.error ? `: ${status.error}` : ''}`,
-    )
-  }
+/**
+ * Pure: a TokenReview status → the reviewed pod, or the reason it is refused. `audience` is the
+ * one we asked for in spec.audiences: the API asks such callers to check that status.audiences
+ * holds it, since an authenticator (a token webhook, say) may ignore spec.audiences and
+ * authenticate a token issued for someone else.
+ */
+export function podFromReview(
+  status: TokenReviewStatus | undefined,
+  audience: string,
+): ReviewedPod {
+  checkAuthenticated(status, audience)
   const m = SA_USER.exec(status.user?.username ?? '')
   if (!m) throw unauthorized('NotServiceAccount', 'the token does not belong to a ServiceAccount')
   const extra = status.user?.extra ?? {}
@@ -55,6 +59,26 @@ export function podFromReview(status: TokenReviewStatus | undefined): ReviewedPo
     )
   }
   return { namespace: m[1]!, serviceAccount: m[3]!, podName, podUid, nodeName: one('node-name') }
+}
+
+/** Authenticated, and for our audience; else the 401 that says why. */
+function checkAuthenticated(
+  status: TokenReviewStatus | undefined,
+  audience: string,
+): asserts status is TokenReviewStatus {
+  if (!status?.authenticated) {
+    // The API server's reason (e.g. audience mismatch, expired, pod deleted) never contains the token.
+    throw unauthorized(
+      'InvalidToken',
+      `the ServiceAccount token was rejected by TokenReview${status?.error ? `: ${status.error}` : ''}`,
+    )
+  }
+  if (!status.audiences?.includes(audience)) {
+    throw unauthorized(
+      'WrongAudience',
+      `the ServiceAccount token was not accepted for the audience ${JSON.stringify(audience)}; the sidecar's token must be projected with it (the injector does this)`,
+    )
+  }
 }
 
 /** The transport error of a TokenReview call (API server down or refusing us) → 503. */
