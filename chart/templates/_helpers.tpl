@@ -205,3 +205,36 @@ turned the ClusterTrustBundle and ClusterTrustBundleProjection feature gates on)
 {{- define "iam-sidecar.trustBundleName" -}}
 {{- printf "%s-broker-ca" (include "iam-sidecar.fullname" .) | trunc 253 }}
 {{- end }}
+
+{{/*
+The webhook's failurePolicy. Empty (auto): Ignore where the API server has
+ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1, Kubernetes 1.30+), whose policy then
+refuses a pod that asked for injection but arrived without the sidecar; Fail elsewhere.
+*/}}
+{{- define "iam-sidecar.failurePolicy" -}}
+{{- if .Values.webhook.failurePolicy }}{{ .Values.webhook.failurePolicy }}
+{{- else if .Capabilities.APIVersions.Has "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy" }}Ignore
+{{- else }}Fail
+{{- end }}
+{{- end }}
+
+{{/* Whether the chart renders the sidecar guard (a ValidatingAdmissionPolicy and its binding). */}}
+{{- define "iam-sidecar.sidecarGuard" -}}
+{{- if and (eq (include "iam-sidecar.failurePolicy" .) "Ignore") (.Capabilities.APIVersions.Has "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy") }}true{{- end }}
+{{- end }}
+
+{{/* The namespaces the webhook, and the sidecar guard, see. */}}
+{{- define "iam-sidecar.webhookNamespaceSelector" -}}
+{{- with .Values.webhook.namespaceSelector.matchLabels }}
+matchLabels:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+matchExpressions:
+  - key: kubernetes.io/metadata.name
+    operator: NotIn
+    values:
+      {{- toYaml (append .Values.webhook.excludedNamespaces .Release.Namespace | uniq) | nindent 6 }}
+  {{- with .Values.webhook.namespaceSelector.matchExpressions }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end }}

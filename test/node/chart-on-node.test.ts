@@ -353,6 +353,84 @@ describe('the chart on a real node', { timeout: 900_000 }, () => {
     await kube.kubectl(['delete', 'deployment', '-n', tenant, 'unmeshed', '--wait=false'])
   })
 
+  // The webhook ignores its own failures (failurePolicy Ignore, chosen by the chart because the
+  // API server has ValidatingAdmissionPolicy) and the chart's sidecar guard policy refuses what
+  // asked for injection but arrived without the sidecar.
+  it('with the injector stopped, creates a pod that did not ask and refuses one that did, saying why', async () => {
+    const mwc = await kube.json<{ webhooks: { failurePolicy: string }[] }>([
+      'get',
+      'mutatingwebhookconfiguration',
+      'iam-sidecar',
+    ])
+    assert.equal(mwc.webhooks[0]!.failurePolicy, 'Ignore')
+    const asPod = (name: string, inject: boolean) => {
+      const d = appDeployment(node, tenant, {
+        name,
+        role: `app-${name}`,
+        inject,
+        initContainer: false,
+      })
+      return {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, namespace: tenant, ...d.spec.template.metadata },
+        spec: d.spec.template.spec,
+      }
+    }
+    const injector = ['deployment', '-n', RELEASE_NS, 'iam-sidecar-injector']
+    await kube.kubectl(['scale', ...injector, '--replicas=0'])
+    try {
+      await until(
+        'no injector pod left',
+        async () =>
+          (await podsOf(kube, RELEASE_NS, 'app.kubernetes.io/component=injector')).length === 0
+            ? true
+            : undefined,
+        60_000,
+      )
+      await kube.apply([asPod('outage-plain', false)])
+      await assert.rejects(
+        kube.apply([asPod('outage-asks', true)]),
+        /asks for iam-sidecar\/inject but arrived without the sidecar: the\s+injector is unavailable/,
+      )
+    } finally {
+      await kube.kubectl(['scale', ...injector, '--replicas=2'])
+      await kube.kubectl([
+        'rollout',
+        'status',
+        '-n',
+        RELEASE_NS,
+        'deployment/iam-sidecar-injector',
+        '--timeout=120s',
+      ])
+    }
+    // Back: the same pod is admitted with its sidecar (the API server may need a moment to see
+    // the new endpoints; until then the guard refuses it, as it should).
+    await until(
+      'the annotated pod admitted once the injector is back',
+      async () => {
+        try {
+          await kube.apply([asPod('outage-asks', true)])
+          return true
+        } catch {
+          return undefined
+        }
+      },
+      60_000,
+    )
+    const admitted = await kube.json<Pod>(['get', 'pod', '-n', tenant, 'outage-asks'])
+    assert.equal(admitted.spec.initContainers?.[0]?.name, L.containerName)
+    await kube.kubectl([
+      'delete',
+      'pod',
+      '-n',
+      tenant,
+      'outage-plain',
+      'outage-asks',
+      '--wait=false',
+    ])
+  })
+
   it("refuses a deleted pod's token at the broker", async () => {
     await kube.apply([appDeployment(node, tenant, { name: 'gone', role: 'app-gone' })])
     const pod = await until(
