@@ -28,12 +28,17 @@ const QUANTITY = /^\d+(\.\d+)?(m|Ki|Mi|Gi|k|M|G)?$/
 /** Longer annotation values are refused before parsing, so no message can quote a flood. */
 const MAX_VALUE_LENGTH = 64
 
+/** The injector's env var for its flag `name`: `sidecar-port` → IAM_SIDECAR_INJECTOR_SIDECAR_PORT. */
+function envOf(name: string): string {
+  return `${E}${name.toUpperCase().replace(/-/g, '_')}`
+}
+
 /** The sidecar's flag under the injector's name for it: `--sidecar-<name>`. */
 function forSidecar<T>(f: Flag<T>, o: { default?: string; description?: string } = {}): Flag<T> {
   return {
     ...f,
     name: `sidecar-${f.name}`,
-    env: `${E}SIDECAR_${f.name.toUpperCase().replace(/-/g, '_')}`,
+    env: envOf(`sidecar-${f.name}`),
     default: o.default ?? f.default,
     description: o.description ?? `The sidecar's --${f.name}: ${f.description}`,
   }
@@ -42,7 +47,7 @@ function forSidecar<T>(f: Flag<T>, o: { default?: string; description?: string }
 function quantityFlag(name: string, description: string, dflt?: string): Flag<string> {
   return stringFlag({
     name,
-    env: `${E}${name.toUpperCase().replace(/-/g, '_')}`,
+    env: envOf(name),
     pattern: QUANTITY,
     description,
     ...(dflt === undefined ? { optional: true } : { default: dflt }),
@@ -56,7 +61,7 @@ function quantityFlag(name: string, description: string, dflt?: string): Flag<st
  */
 const runAsUserFlag: Flag<number | undefined> = {
   name: 'sidecar-run-as-user',
-  env: `${E}SIDECAR_RUN_AS_USER`,
+  env: envOf('sidecar-run-as-user'),
   default: '65532',
   type: 'integer|none',
   description:

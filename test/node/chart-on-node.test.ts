@@ -13,6 +13,7 @@ import { kubeFor, until } from './kubectl.ts'
 import { useNode } from './use-node.ts'
 import {
   appDeployment,
+  appPod,
   installChart,
   podsOf,
   RELEASE_NS,
@@ -186,17 +187,7 @@ describe('the chart on a real node', { timeout: 900_000 }, () => {
     assert.ok(sidecar.args?.includes('--log-level=debug'), JSON.stringify(sidecar.args))
 
     // The same pod without the port annotations is refused, naming the annotation to set.
-    const clash = appDeployment(node, tenant, {
-      name: 'clash',
-      role: 'app-clash',
-      initContainer: false,
-    })
-    const cpod = {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'clash', namespace: tenant, ...clash.spec.template.metadata },
-      spec: clash.spec.template.spec,
-    }
+    const cpod = appPod(node, tenant, { name: 'clash', role: 'app-clash', initContainer: false })
     ;(cpod.spec.containers[0] as { ports?: object[] }).ports = [{ containerPort: L.port }]
     await assert.rejects(
       kube.apply([cpod]),
@@ -363,20 +354,8 @@ describe('the chart on a real node', { timeout: 900_000 }, () => {
       'iam-sidecar',
     ])
     assert.equal(mwc.webhooks[0]!.failurePolicy, 'Ignore')
-    const asPod = (name: string, inject: boolean) => {
-      const d = appDeployment(node, tenant, {
-        name,
-        role: `app-${name}`,
-        inject,
-        initContainer: false,
-      })
-      return {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name, namespace: tenant, ...d.spec.template.metadata },
-        spec: d.spec.template.spec,
-      }
-    }
+    const asPod = (name: string, inject: boolean) =>
+      appPod(node, tenant, { name, role: `app-${name}`, inject, initContainer: false })
     const injector = ['deployment', '-n', RELEASE_NS, 'iam-sidecar-injector']
     await kube.kubectl(['scale', ...injector, '--replicas=0'])
     try {

@@ -203,3 +203,18 @@ export function appDeployment(
     },
   }
 }
+
+/** The same pod as appDeployment's, as a bare Pod named `app.name` (for admission checks). */
+export function appPod(
+  node: NodeClusterInfo,
+  ns: string,
+  app: Parameters<typeof appDeployment>[2],
+) {
+  const template = appDeployment(node, ns, app).spec.template
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: app.name, namespace: ns, ...template.metadata },
+    spec: template.spec,
+  }
+}
