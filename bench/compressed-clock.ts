@@ -12,6 +12,11 @@ import { FakeTokenReviewer } from '../broker/fake-token-reviewer.ts'
 import { issueCredentials, type IssueDeps } from '../broker/issue-credentials.ts'
 import { SessionCache } from '../broker/session-cache.ts'
 import { CredentialCache } from '../sidecar/credential-cache.ts'
+import { UpstreamError } from '../sidecar/credential-source.ts'
+import { toStsError } from '../broker/aws-assumer.ts'
+import { classifyBrokerStatus } from '../lib/broker-wire.ts'
+import type { HttpError } from '../lib/errors.ts'
+import { BrokerIdentityHealth } from '../broker/broker-identity.ts'
 
 const MIN = 60_000
 const quiet = createLogger({ level: 'error', component: 'sim', write: () => {} })
@@ -22,14 +27,82 @@ export async function stsCallsPerSessionHour(o: {
   hours: number
   sessionMinutes?: number
 }): Promise<{ calls: number; perSessionHour: number }> {
+  const sim = simulation(o)
+  // Advance in one-minute steps so every timer fires in order.
+  for (let m = 0; m < o.hours * 60; m++) await sim.clock.advance(MIN)
+  sim.stop()
+  const calls = sim.assumer.inputs.length
+  return { calls, perSessionHour: calls / (o.pods * o.hours) }
+}
+
+/**
+ * Pods that stopped serving credentials that were still valid while the broker's own identity
+ * was broken (STS answering InvalidClientTokenId to AssumeRole and GetCallerIdentity, through
+ * the real error classification) from minute `faultFrom` for `faultMinutes`.
+ */
+export async function podsDroppedDuringIdentityFault(o: {
+  pods: number
+  faultFrom: number
+  faultMinutes: number
+  hours: number
+}): Promise<{ dropped: number; refreshesFailed: number }> {
+  let broken = false
+  const sim = simulation({
+    pods: o.pods,
+    fail: () =>
+      broken
+        ? toStsError({
+            name: 'InvalidClientTokenId',
+            Code: 'InvalidClientTokenId',
+            message: 'The security token included in the request is invalid.',
+            $metadata: { httpStatusCode: 403 },
+          })
+        : undefined,
+  })
+  const dropped = new Set<number>()
+  for (let m = 0; m < o.hours * 60; m++) {
+    broken = m >= o.faultFrom && m < o.faultFrom + o.faultMinutes
+    await sim.clock.advance(MIN)
+    sim.caches.forEach((c, i) => {
+      const valid = (sim.held[i] ?? 0) - 2_000 > sim.clock.now()
+      if (valid && c.snapshot().kind !== 'ok') dropped.add(i)
+    })
+  }
+  sim.stop()
+  return { dropped: dropped.size, refreshesFailed: sim.failures() }
+}
+
+interface Simulation {
+  readonly clock: FakeClock
+  readonly assumer: FakeAssumer
+  readonly caches: readonly CredentialCache[]
+  /** Expiry of the credentials each pod last received. */
+  readonly held: readonly number[]
+  failures(): number
+  stop(): void
+}
+
+function simulation(o: {
+  pods: number
+  sessionMinutes?: number
+  fail?: () => unknown
+}): Simulation {
   const clock = new FakeClock()
   const duration = (o.sessionMinutes ?? 60) * MIN
   let n = 0
+  let failures = 0
   const assumer = new FakeAssumer()
-  // Every AssumeRole answers with a fresh session on the simulated clock.
+  // Every AssumeRole answers with a fresh session on the simulated clock, unless `fail` says.
   assumer.assumeRole = async (input) => {
     assumer.inputs.push(input)
+    const err = o.fail?.()
+    if (err) throw err
     return fakeSession(++n, clock.now() + duration, input.roleArn)
+  }
+  assumer.callerIdentity = async () => {
+    const err = o.fail?.()
+    if (err) throw err
+    return { account: '123456789012', arn: 'arn:aws:iam::123456789012:user/broker' }
   }
   const reviewer = new FakeTokenReviewer()
   const deps: IssueDeps = {
@@ -68,6 +141,12 @@ export async function stsCallsPerSessionHour(o: {
       log: quiet,
     }),
     scope: 'pod',
+    identity: new BrokerIdentityHealth({
+      probe: () => assumer.callerIdentity(),
+      clock,
+      random: Math.random,
+      log: quiet,
+    }),
     assume: limitedAssume(assumer, {
       stsRate: 1000,
       stsBurst: 1000,
@@ -81,6 +160,8 @@ export async function stsCallsPerSessionHour(o: {
     log: quiet,
   }
   const caches: CredentialCache[] = []
+  /** Expiry of the credentials each pod last received. */
+  const held: number[] = []
   for (let i = 0; i < o.pods; i++) {
     const token = `token-${i}`
     reviewer.tokens.set(token, {
@@ -91,7 +172,21 @@ export async function stsCallsPerSessionHour(o: {
       nodeName: 'node',
     })
     const cache = new CredentialCache({
-      source: { fetch: () => issueCredentials(token, deps) },
+      source: {
+        // What the sidecar's BrokerClient makes of the broker's answer (lib/broker-wire.ts).
+        fetch: () =>
+          issueCredentials(token, deps).then(
+            (creds) => {
+              held[i] = creds.expiresAt
+              return creds
+            },
+            (err: HttpError) => {
+              failures++
+              const kind = classifyBrokerStatus(err.status)
+              throw new UpstreamError(kind === 'ok' ? 'transient' : kind, err.code, err.message)
+            },
+          ),
+      },
       clock,
       random: Math.random,
       refreshWindowMs: 30 * MIN,
@@ -100,9 +195,12 @@ export async function stsCallsPerSessionHour(o: {
     cache.start()
     caches.push(cache)
   }
-  // Advance in one-minute steps so every timer fires in order.
-  for (let m = 0; m < o.hours * 60; m++) await clock.advance(MIN)
-  for (const c of caches) c.stop()
-  const calls = assumer.inputs.length
-  return { calls, perSessionHour: calls / (o.pods * o.hours) }
+  return {
+    clock,
+    assumer,
+    caches,
+    held,
+    failures: () => failures,
+    stop: () => caches.forEach((c) => c.stop()),
+  }
 }

@@ -1,4 +1,4 @@
-// npm run bench:reliability: runs the load, fault and fuzz benchmarks (each its own script and
+// npm run bench:reliability: runs the load, fault, fuzz and identity benchmarks (each its own script and
 // process, each writing bench/results/reliability-<part>.json) and merges them into
 // bench/results/reliability.json. `npm run soak` runs the same with a 10-minute load.
 import { spawnSync } from 'node:child_process'
@@ -7,7 +7,7 @@ import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { repoRoot } from '../test/peers/paths.ts'
 
-const PARTS = ['load', 'faults', 'fuzz'] as const
+const PARTS = ['load', 'faults', 'fuzz', 'identity'] as const
 const KEYS = [
   'sdk_errors_during_faults',
   'fuzz_inputs',
@@ -21,6 +21,7 @@ const KEYS = [
   'sts_calls_per_min_healthy',
   'sts_calls_per_min_throttled',
   'recovery_seconds',
+  'broker_identity_fault_pods_dropped',
 ] as const
 
 const results: Record<string, number | string> = {}

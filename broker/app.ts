@@ -5,11 +5,13 @@ import { BROKER_CREDENTIALS_PATH } from '../lib/broker-wire.ts'
 import { toBody, type Credentials } from '../lib/credentials.ts'
 import { HttpError, toErrorResponse, unauthorized } from '../lib/errors.ts'
 import type { Logger } from '../lib/log.ts'
+import type { Readiness } from './broker-identity.ts'
 import type { BrokerMetrics, RequestOutcome } from './metrics.ts'
 
 export interface BrokerAppOptions {
   readonly issue: (token: string) => Promise<Credentials>
-  readonly ready: () => boolean
+  /** Why the broker cannot serve yet, or that it can. */
+  readonly readiness: () => Readiness
   readonly metrics: BrokerMetrics
   readonly log: Logger
 }
@@ -35,11 +37,10 @@ export function createBrokerApp(o: BrokerAppOptions): Hono {
     }
   })
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
-  app.get('/readyz', (c) =>
-    o.ready()
-      ? c.json({ status: 'ready' })
-      : c.json({ code: 'NotReady', message: 'informers not synced yet' }, 503),
-  )
+  app.get('/readyz', (c) => {
+    const r = o.readiness()
+    return r.ready ? c.json({ status: 'ready' }) : c.json({ code: r.code, message: r.message }, 503)
+  })
   for (const path of [BROKER_CREDENTIALS_PATH, '/healthz', '/readyz']) {
     app.all(path, () => {
       throw new HttpError(405, 'MethodNotAllowed', `use GET on ${path}`)

@@ -85,7 +85,7 @@ describe('toStsError', () => {
     [
       'broker ExpiredToken',
       sdkError({ name: 'ExpiredTokenException', code: 'ExpiredTokenException' }),
-      'transient',
+      'identity',
       'ExpiredTokenException',
     ],
     [
@@ -109,13 +109,13 @@ describe('toStsError', () => {
     [
       'RegionDisabledException',
       sdkError({ name: 'RegionDisabledException', status: 403 }),
-      'denied',
+      'identity',
       'RegionDisabledException',
     ],
     [
       'InvalidClientTokenId',
       sdkError({ name: 'InvalidClientTokenId', status: 403 }),
-      'denied',
+      'identity',
       'InvalidClientTokenId',
     ],
     [
@@ -156,10 +156,43 @@ describe('toStsError', () => {
     })
   }
 
+  it("AccessDenied is the pod role's, unless AWS names the broker's own policy, boundary or SCP", () => {
+    const denied = (message: string) =>
+      toStsError(
+        Object.assign(new Error(message), {
+          name: 'AccessDenied',
+          Code: 'AccessDenied',
+          $metadata: { httpStatusCode: 403 },
+        }),
+      ).kind
+    const who =
+      'User: arn:aws:sts::111122223333:assumed-role/broker/i is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111122223333:role/app'
+    assert.equal(denied(who), 'denied')
+    for (const reason of [
+      'with an explicit deny in a service control policy',
+      'because no identity-based policy allows the sts:AssumeRole action',
+      'with an explicit deny in a permissions boundary',
+      'because no session policy allows the sts:AssumeRole action',
+    ])
+      assert.equal(denied(`${who} ${reason}`), 'identity', reason)
+  })
+
+  it("a session tag that collides with the broker session's transitive tag is the broker's", () => {
+    const err = Object.assign(new Error('x'), {
+      name: 'InvalidParameterValue',
+      Code: 'InvalidParameterValue',
+      message:
+        'Session tag kubernetes-namespace conflicts with a transitive tag of the calling session',
+      $metadata: { httpStatusCode: 400 },
+    })
+    assert.equal(toStsError(err).kind, 'identity')
+    assert.equal(toStsError({ ...err, message: 'Tag value too long' }).kind, 'invalid')
+  })
+
   it('maps the SDK’s own exception classes by their wire code and class name', () => {
     const meta = { $metadata: { httpStatusCode: 400 }, message: 'm' }
     const expired = new ExpiredTokenException(meta)
-    assert.equal(toStsError(expired).kind, 'transient')
+    assert.equal(toStsError(expired).kind, 'identity')
     const malformed = Object.assign(new MalformedPolicyDocumentException(meta), { Code: undefined })
     assert.equal(toStsError(malformed).kind, 'invalid')
     assert.equal(toStsError(malformed).code, 'MalformedPolicyDocumentException')

@@ -136,16 +136,24 @@ const KIND_BY_CODE: ReadonlyMap<string, StsFailureKind> = new Map<string, StsFai
     'TooManyRequestsException',
     'SlowDown',
   ]),
-  // Permanent until someone changes IAM or the broker's configuration, so retrying only adds
-  // load: the role's trust policy does not trust the broker (AccessDenied), STS is not enabled
-  // in the region (RegionDisabledException), or the broker's access key does not exist
-  // (InvalidClientTokenId, UnrecognizedClientException).
-  ...codes('denied', [
-    'AccessDenied',
-    'AccessDeniedException',
-    'RegionDisabledException',
+  // The pod's role refuses the broker: its trust policy does not trust the broker identity (or
+  // lacks sts:TagSession/sts:SetSourceIdentity), or the role does not exist (STS says
+  // AccessDenied for both). Permanent until the role's owner changes it. An AccessDenied that
+  // names the broker's own side is re-classified in classify().
+  ...codes('denied', ['AccessDenied', 'AccessDeniedException']),
+  // The broker's own identity: its access key does not exist or was deleted
+  // (InvalidClientTokenId, UnrecognizedClientException), its request is unsigned
+  // (IncompleteSignature, MissingAuthenticationToken), its own session expired and was not
+  // renewed (ExpiredToken), or STS is not enabled in its region (RegionDisabledException).
+  // SignatureDoesNotMatch stays transient below: the SDK also answers clock skew with it.
+  ...codes('identity', [
     'InvalidClientTokenId',
     'UnrecognizedClientException',
+    'IncompleteSignature',
+    'MissingAuthenticationToken',
+    'ExpiredToken',
+    'ExpiredTokenException',
+    'RegionDisabledException',
   ]),
   // The request itself is wrong (a duration above the role's maximum, a tag that breaks the
   // packed-size limit, a malformed session name): the same request fails the same way again.
@@ -159,12 +167,9 @@ const KIND_BY_CODE: ReadonlyMap<string, StsFailureKind> = new Map<string, StsFai
     'ValidationException',
     'MissingParameter',
   ]),
-  // Explicitly transient although they look like client errors: ExpiredToken is the BROKER's own
-  // session expiring (the provider chain fetches a new one on the next call); the clock-skew
-  // codes make the SDK correct its clock offset, so the next attempt is signed right.
+  // Explicitly transient although they look like client errors: the clock-skew codes make the
+  // SDK correct its clock offset, so the next attempt is signed right.
   ...codes('transient', [
-    'ExpiredToken',
-    'ExpiredTokenException',
     'IDPCommunicationError',
     'IDPCommunicationErrorException',
     'RequestExpired',
@@ -205,12 +210,12 @@ export function toStsError(err: unknown, context = 'STS call'): StsError {
   const e: SdkErrorShape = typeof err === 'object' && err !== null ? err : {}
   const code = errorCode(e)
   const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : 0
-  const kind = classify(code, status)
+  const message = (str(e.message) ?? String(err)).slice(0, 500)
+  const kind = classify(code, status, message)
   const parts = [`${context} failed: ${code}`]
   if (status > 0) parts.push(`(HTTP ${status})`)
   const requestId = str(e.$metadata?.requestId)
   if (requestId) parts.push(`[request id ${requestId}]`)
-  const message = (str(e.message) ?? String(err)).slice(0, 500)
   return new StsError(kind, code, `${parts.join(' ')}: ${message}`)
 }
 
@@ -229,8 +234,22 @@ function errorCode(e: SdkErrorShape): string {
   )
 }
 
-function classify(code: string, status: number): StsFailureKind {
+// AWS's access-denied messages name the policy type that denied when it is not the resource's:
+// "... with an explicit deny in a service control policy", "... because no identity-based
+// policy allows the sts:AssumeRole action", "... in a permissions boundary", "... in a session
+// policy". All four are on the broker's side (its own role, its account's SCPs), never the pod's.
+const BROKER_SIDE_DENIAL =
+  /service control policy|identity-based policy|permissions boundary|session policy/i
+// A session tag whose key the broker's own session already carries as a transitive tag (EKS
+// Pod Identity sets kubernetes-namespace and friends transitive): the broker's identity is the
+// wrong kind for session tags, whatever the pod asks.
+const TRANSITIVE_TAG_CONFLICT = /transitive/i
+
+function classify(code: string, status: number, message: string): StsFailureKind {
   const known = KIND_BY_CODE.get(code)
+  if (known === 'denied' && BROKER_SIDE_DENIAL.test(message)) return 'identity'
+  if (code.startsWith('InvalidParameter') && TRANSITIVE_TAG_CONFLICT.test(message))
+    return 'identity'
   if (known) return known
   if (status === 429) return 'throttled'
   if (code.startsWith('InvalidParameter')) return 'invalid'

@@ -116,6 +116,13 @@ export const BROKER_FLAGS = {
     description:
       'Send the kubernetes-* and cluster-name session tags (needs sts:TagSession in the role trust policy).',
   }),
+  podIdentityTagsDisabled: boolFlag({
+    name: 'pod-identity-tags-disabled',
+    env: `${E}POD_IDENTITY_TAGS_DISABLED`,
+    default: 'false',
+    description:
+      "Say that the broker's own EKS Pod Identity association has session tags turned off; without it a broker whose identity comes from EKS Pod Identity refuses to start.",
+  }),
   sourceIdentity: boolFlag({
     name: 'source-identity',
     env: `${E}SOURCE_IDENTITY`,
@@ -201,6 +208,7 @@ export function loadBrokerConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): BrokerConfig {
   const cfg = parseFlags(BROKER_FLAGS, argv, env)
+  refusePodIdentityTags(cfg, env)
   if (cfg.mode === 'node' && !cfg.nodeName) {
     throw new ConfigError(
       '--node-name (or IAM_SIDECAR_BROKER_NODE_NAME) is required with --mode=node; set it from the downward API (spec.nodeName)',
@@ -220,4 +228,37 @@ export function loadBrokerConfig(
     )
   }
   return cfg
+}
+
+// The EKS Pod Identity agent's addresses (IPv4 and IPv6), as the SDKs' container provider sees
+// them in AWS_CONTAINER_CREDENTIALS_FULL_URI.
+const POD_IDENTITY_HOSTS = new Set(['169.254.170.23', '[fd00:ec2::23]'])
+
+/**
+ * EKS Pod Identity tags the broker's own session with transitive kubernetes-namespace,
+ * kubernetes-service-account, kubernetes-pod-name and kubernetes-pod-uid tags. STS refuses to
+ * set a key a session inherited, so with session tags on every AssumeRole fails; with them off
+ * every pod's session inherits the BROKER's namespace and pod tags, and any policy keyed on
+ * aws:PrincipalTag/kubernetes-namespace would take each pod for the broker. Both are refused at
+ * start unless the operator says the association's session tags are off.
+ */
+function refusePodIdentityTags(
+  cfg: BrokerConfig,
+  env: Readonly<Record<string, string | undefined>>,
+): void {
+  const uri = env.AWS_CONTAINER_CREDENTIALS_FULL_URI
+  let host: string | undefined
+  try {
+    host = uri ? new URL(uri).hostname : undefined
+  } catch {
+    return
+  }
+  if (host === undefined || !POD_IDENTITY_HOSTS.has(host) || cfg.podIdentityTagsDisabled) return
+  throw new ConfigError(
+    `the broker's AWS identity comes from EKS Pod Identity (AWS_CONTAINER_CREDENTIALS_FULL_URI=${uri}), whose session tags are transitive: ${
+      cfg.sessionTags
+        ? 'STS would refuse every AssumeRole that sets the kubernetes-* session tags'
+        : "every pod's session would inherit the broker's own kubernetes-namespace and pod tags"
+    }. Give the broker IRSA or a node role instead, or turn session tags off on the broker's Pod Identity association (disableSessionTags) and set --pod-identity-tags-disabled=true`,
+  )
 }

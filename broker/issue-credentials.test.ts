@@ -14,6 +14,7 @@ import { issueCredentials, type IssueDeps } from './issue-credentials.ts'
 import type { ObjectLookup } from '../lib/kube-objects.ts'
 import { SessionCache } from './session-cache.ts'
 import { StsError } from './sts.ts'
+import { BrokerIdentityHealth } from './broker-identity.ts'
 
 const quiet = createLogger({ level: 'error', component: 'test', write: () => {} })
 const cfg: AuthoriseConfig = {
@@ -71,6 +72,12 @@ function setup(scope: 'pod' | 'shared' = 'pod') {
     scope,
     events,
     log: quiet,
+    identity: new BrokerIdentityHealth({
+      probe: () => assumer.callerIdentity(),
+      clock,
+      random: () => 0,
+      log: quiet,
+    }),
     sessions: new SessionCache({
       max: 100,
       clock,
@@ -123,6 +130,61 @@ describe('issueCredentials', () => {
       events.events.map((e) => e.event.reason),
       ['IamSidecarAssumeRoleDenied'],
     )
+  })
+
+  it("answers a fault of the broker's own identity with 503 and what to fix, never a denial", async () => {
+    const { assumer, events, deps } = setup()
+    assumer.push(
+      new StsError(
+        'identity',
+        'InvalidClientTokenId',
+        'The security token included in the request is invalid.',
+      ),
+    )
+    await assert.rejects(
+      issueCredentials('t1', deps),
+      (e: HttpError) =>
+        e.status === 503 &&
+        e.code === 'BrokerIdentityFault' &&
+        /not this pod/.test(e.message) &&
+        /access key/.test(e.message),
+    )
+    assert.equal(assumer.calls, 1, 'not retried at once: the same call fails the same way')
+    assert.deepEqual(
+      events.events.map((e) => e.event.reason),
+      ['IamSidecarBrokerIdentityFault'],
+    )
+  })
+
+  it('AccessDenied for three different roles in a row is answered as the broker identity fault', async () => {
+    const { assumer, deps } = setup()
+    const role = (name: string): IssueDeps => ({
+      ...deps,
+      objects: {
+        ...objects,
+        pod: async (_ns, n, uid) => {
+          const p = pod(n, uid)
+          p.metadata!.annotations = { 'iam-sidecar/role': name }
+          return p
+        },
+      },
+    })
+    const outcomes: string[] = []
+    for (const name of ['a', 'b', 'b', 'c', 'd']) {
+      assumer.push(
+        new StsError('denied', 'AccessDenied', 'not authorized to perform sts:AssumeRole'),
+      )
+      await issueCredentials('t1', role(name)).catch((e: HttpError) =>
+        outcomes.push(`${name} ${e.status} ${e.code}`),
+      )
+    }
+    assert.deepEqual(outcomes, [
+      'a 403 AssumeRoleDenied',
+      'b 403 AssumeRoleDenied',
+      'b 403 AssumeRoleDenied',
+      'c 503 BrokerIdentityFault',
+      'd 503 BrokerIdentityFault',
+    ])
   })
 
   it('retries throttling up to the attempt limit, then answers 503 and records an Event', async () => {

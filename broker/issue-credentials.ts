@@ -5,6 +5,7 @@ import type { Credentials } from '../lib/credentials.ts'
 import { forbidden, unavailable, type HttpError } from '../lib/errors.ts'
 import type { Logger } from '../lib/log.ts'
 import { authorise, type AuthoriseConfig } from './authorise.ts'
+import { identityAdvice, type BrokerIdentityHealth } from './broker-identity.ts'
 import type { EventSink, PodRef } from './events.ts'
 import type { ObjectLookup } from '../lib/kube-objects.ts'
 import { sessionKey, type SessionCache } from './session-cache.ts'
@@ -21,6 +22,8 @@ export interface IssueDeps {
   readonly assume: (input: AssumeRoleInput) => Promise<Credentials>
   readonly events: EventSink
   readonly log: Logger
+  /** Whose fault an STS failure is; told of every AssumeRole outcome. */
+  readonly identity: Pick<BrokerIdentityHealth, 'attribute' | 'succeeded'>
 }
 
 export async function issueCredentials(token: string, d: IssueDeps): Promise<Credentials> {
@@ -51,7 +54,11 @@ export async function issueCredentials(token: string, d: IssueDeps): Promise<Cre
   const { role, assume } = decision.grant
   const key = sessionKey(d.scope, { ...reviewed, roleArn: role.arn })
   try {
-    const creds = await d.sessions.get(key, () => d.assume(assume))
+    const creds = await d.sessions.get(key, async () => {
+      const fresh = await d.assume(assume)
+      d.identity.succeeded()
+      return fresh
+    })
     log.info('credentials issued', {
       roleArn: role.arn,
       sessionName: assume.sessionName,
@@ -59,15 +66,26 @@ export async function issueCredentials(token: string, d: IssueDeps): Promise<Cre
     })
     return creds
   } catch (err) {
-    const e = stsFailure(err, role.arn)
+    const attributed = err instanceof StsError ? d.identity.attribute(err, role.arn) : err
+    const e = stsFailure(attributed, role.arn)
     log.warn('AssumeRole failed', { roleArn: role.arn, code: e.code, reason: e.message })
     d.events.podEvent(ref, { type: 'Warning', reason: `IamSidecar${e.code}`, message: e.message })
     throw e
   }
 }
 
-/** An STS failure → what the sidecar should do: 403 for permanent failures, 503 to retry. */
+/**
+ * An STS failure → what the sidecar should do: 403 for what is permanent for this pod (it then
+ * stops serving the role), 503 to retry while keeping what it holds. A fault of the broker's own
+ * identity is never this pod's: 503, with what the operator must fix.
+ */
 function stsFailure(err: unknown, roleArn: string): HttpError {
+  if (err instanceof StsError && err.kind === 'identity') {
+    return unavailable(
+      'BrokerIdentityFault',
+      `sts:AssumeRole of ${roleArn} failed because of the broker's own AWS identity (${err.code}), not this pod: ${identityAdvice(err.code)}. Credentials already served stay valid until they expire; retrying is safe`,
+    )
+  }
   if (err instanceof StsError && err.kind === 'denied') {
     return forbidden(
       'AssumeRoleDenied',

@@ -23,6 +23,7 @@ import { policyOptionsOf } from '../lib/policy.ts'
 import { SessionCache } from './session-cache.ts'
 import type { Assumer } from './sts.ts'
 import { limitedAssume } from './assume.ts'
+import { BrokerIdentityHealth, type Readiness } from './broker-identity.ts'
 
 export interface BrokerRuntime {
   readonly port: number
@@ -52,6 +53,15 @@ export async function startBroker(
     credentials: o.awsCredentials,
   })
   const base = new BaseRoleArn(cfg.baseRoleArn, assumer, log)
+  const identity = new BrokerIdentityHealth({
+    probe: () => assumer.callerIdentity(),
+    clock: systemClock,
+    random: systemRandom,
+    log,
+    onFault: (code) => metrics.identityFaults.inc({ code }),
+    onHealth: (ok) => metrics.identityOk.set(ok ? 1 : 0),
+  })
+  identity.start()
   const objects = new InformerLookup(kc, {
     pods: true,
     nodeName: cfg.mode === 'node' ? cfg.nodeName : undefined,
@@ -94,6 +104,7 @@ export async function startBroker(
       max: cfg.cacheSize,
     }),
     objects,
+    identity,
     authoriseConfig,
     sessions,
     scope: cfg.sessionScope,
@@ -113,7 +124,17 @@ export async function startBroker(
   }
   const app = createBrokerApp({
     issue: (token) => issueCredentials(token, deps),
-    ready: () => objects.synced && base.value !== undefined,
+    readiness: (): Readiness => {
+      if (!objects.synced)
+        return { ready: false, code: 'NotReady', message: 'informers not synced yet' }
+      if (base.value === undefined)
+        return {
+          ready: false,
+          code: 'NotReady',
+          message: 'base role ARN not known yet (GetCallerIdentity has not answered)',
+        }
+      return identity.readiness()
+    },
     metrics,
     log,
   })
@@ -150,6 +171,7 @@ export async function startBroker(
     async close() {
       stopReload()
       base.stop()
+      identity.stop()
       await objectsStarted
       await objects.stop()
       await Promise.all([closeServer(server), closeServer(metricsServer)])

@@ -26,8 +26,19 @@ export class BrokerMetrics {
   })
   readonly stsCalls = new Counter({
     name: 'iam_sidecar_broker_sts_calls_total',
-    help: 'sts:AssumeRole calls by outcome (ok, throttled, transient, denied, invalid).',
+    help: 'sts:AssumeRole calls by outcome (ok, throttled, transient, denied, invalid, identity).',
     labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
+  readonly identityFaults = new Counter({
+    name: 'iam_sidecar_broker_identity_faults_total',
+    help: "STS failures caused by the broker's own AWS identity (answered 503, not a denial), by AWS error code.",
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  })
+  readonly identityOk = new Gauge({
+    name: 'iam_sidecar_broker_identity_ok',
+    help: "1 while the broker's own AWS identity works (GetCallerIdentity), 0 while it is broken.",
     registers: [this.registry],
   })
   readonly stsSeconds = new Histogram({

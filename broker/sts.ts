@@ -30,11 +30,17 @@ export interface Assumer {
 }
 
 /**
- * How an STS failure is treated: `throttled` and `transient` are retried with backoff;
- * `denied` (AccessDenied, a trust policy that does not trust the broker) and `invalid`
- * (a malformed request) are permanent and never retried.
+ * How an STS failure is treated, and whose fault it is:
+ * - `throttled` and `transient`: STS weather; retried with backoff.
+ * - `denied` (the pod's role: its trust policy does not trust the broker, or it does not exist)
+ *   and `invalid` (a malformed request): permanent for that pod, never retried.
+ * - `identity`: the broker's own AWS identity failed (its key is unknown or its session expired,
+ *   STS is disabled in its region, its own policy or an SCP forbids the call). Not the pod's
+ *   fault and not a reason to take credentials away: the sidecars keep serving what they hold,
+ *   and the operator is told what to fix (broker-identity.ts). Not retried at once either: the
+ *   same call fails the same way until someone fixes IAM, and the sidecars retry with backoff.
  */
-export type StsFailureKind = 'throttled' | 'transient' | 'denied' | 'invalid'
+export type StsFailureKind = 'throttled' | 'transient' | 'denied' | 'invalid' | 'identity'
 
 export class StsError extends Error {
   override name = 'StsError'

@@ -232,6 +232,19 @@ describe('AwsAssumer behind a throttling STS', () => {
     assert.equal(shim.assumeRoleRequests - calls0, 4)
   })
 
+  it("a session tag the broker's own session holds as transitive (EKS Pod Identity, emulated) is the broker's fault", async () => {
+    shim.inheritedTransitiveTags = ['kubernetes-namespace', 'kubernetes-pod-name']
+    after(() => (shim.inheritedTransitiveTags = []))
+    await assert.rejects(assumer.assumeRole(input(uniqueSession('transitive'))), (e) => {
+      assert.ok(e instanceof StsError)
+      assert.equal(e.kind, 'identity')
+      assert.equal(e.code, 'InvalidParameterValue')
+      return true
+    })
+    const untagged = await assumer.assumeRole({ ...input(uniqueSession('untagged')), tags: [] })
+    assert.ok(untagged.accessKeyId)
+  })
+
   it('forwards everything else to moto untouched', async () => {
     shim.throttling = true
     const me = await assumer.callerIdentity()

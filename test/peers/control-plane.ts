@@ -251,6 +251,8 @@ export async function startMoto(
   motoServer: string,
   logDir: string,
   procs: PeerProcess[],
+  /** Extra environment, e.g. INITIAL_NO_AUTH_ACTION_COUNT to make moto enforce IAM. */
+  extraEnv: Record<string, string> = {},
 ): Promise<string> {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
@@ -261,6 +263,7 @@ export async function startMoto(
       ...process.env,
       MOTO_ENABLE_RECORDING: 'True',
       MOTO_RECORDER_FILEPATH: join(logDir, 'moto_recording'),
+      ...extraEnv,
     },
   })
   procs.push(p)

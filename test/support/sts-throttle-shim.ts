@@ -3,6 +3,11 @@
 // first `throttleFirst` AssumeRole requests, or for all of them while `throttling` is true, and
 // forwards everything else to moto unchanged. moto itself never throttles, so this is how tests
 // prove that the real SDK's error parsing reaches toStsError as kind 'throttled'.
+// EMULATION, named as such: with `inheritedTransitiveTags` set, it plays a caller whose own
+// session carries those keys as transitive tags (an EKS Pod Identity session does) and refuses
+// an AssumeRole that sets one of them, as STS does. moto does not enforce this, and the exact
+// wording of STS's message was not observed here: the code (InvalidParameterValue) and a message
+// that names the transitive tag are what the broker relies on.
 import { createServer, request as httpRequest } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -22,6 +27,8 @@ export class StsThrottleShim {
   assumeRoleRequests = 0
   /** AssumeRole requests answered with Throttling. */
   throttled = 0
+  /** Tag keys the emulated caller session carries as transitive tags. */
+  inheritedTransitiveTags: readonly string[] = []
   /** Added before every AssumeRole is forwarded (benchmarks: a slower STS than moto). */
   latencyMs = 0
   readonly #server: Server
@@ -59,8 +66,22 @@ export class StsThrottleShim {
     for await (const c of req) chunks.push(c as Buffer)
     const body = Buffer.concat(chunks)
     this.requests++
-    if (new URLSearchParams(body.toString('utf8')).get('Action') === 'AssumeRole') {
+    const form = new URLSearchParams(body.toString('utf8'))
+    if (form.get('Action') === 'AssumeRole') {
       this.assumeRoleRequests++
+      const clash = [...form.entries()].find(
+        ([k, v]) => /^Tags\.member\.\d+\.Key$/.test(k) && this.inheritedTransitiveTags.includes(v),
+      )
+      if (clash) {
+        res
+          .writeHead(400, { 'content-type': 'text/xml', 'x-amzn-requestid': 'x' })
+          .end(
+            '<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameterValue</Code>' +
+              `<Message>Session tag ${clash[1]} cannot override a transitive tag of the calling session</Message>` +
+              '</Error><RequestId>x</RequestId></ErrorResponse>',
+          )
+        return
+      }
       if (this.throttling || this.throttleFirst > 0) {
         if (this.throttleFirst > 0) this.throttleFirst--
         this.throttled++
