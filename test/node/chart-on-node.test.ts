@@ -480,6 +480,47 @@ describe('the chart on a real node', { timeout: 900_000 }, () => {
       return arnOf('app-local').test(l) ? l : undefined
     })
     assert.match(log, arnOf('app-local'))
+
+    // An update of the DaemonSet surges: the new broker pod is ready on the node before the old
+    // one goes, so the node is never without a broker (with maxUnavailable 1 it was).
+    const readyEndpoints = async (): Promise<number> => {
+      const slices = await kube.json<{
+        items: { endpoints?: { conditions?: { ready?: boolean } }[] }[]
+      }>([
+        'get',
+        'endpointslices',
+        '-n',
+        RELEASE_NS,
+        '-l',
+        'kubernetes.io/service-name=iam-sidecar-broker',
+      ])
+      return slices.items
+        .flatMap((s) => s.endpoints ?? [])
+        .filter((e) => e.conditions?.ready === true).length
+    }
+    await kube.kubectl(['rollout', 'restart', 'daemonset', '-n', RELEASE_NS, 'iam-sidecar-broker'])
+    let done = false
+    const rollout = kube
+      .kubectl([
+        'rollout',
+        'status',
+        'daemonset',
+        '-n',
+        RELEASE_NS,
+        'iam-sidecar-broker',
+        '--timeout=180s',
+      ])
+      .finally(() => (done = true))
+    let minReady = Number.POSITIVE_INFINITY
+    let samples = 0
+    while (!done) {
+      minReady = Math.min(minReady, await readyEndpoints())
+      samples++
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    await rollout
+    assert.ok(samples > 3, `only ${samples} samples during the rollout`)
+    assert.ok(minReady >= 1, `the node had ${minReady} ready brokers during the update`)
   })
 })
 
