@@ -189,6 +189,24 @@ describe('toStsError', () => {
     assert.equal(toStsError({ ...err, message: 'Tag value too long' }).kind, 'invalid')
   })
 
+  it('a chained session over 1h refused by STS is the broker configuration, not the pod', () => {
+    const err = (message: string) =>
+      toStsError(
+        Object.assign(new Error(message), {
+          name: 'ValidationError',
+          Code: 'ValidationError',
+          $metadata: { httpStatusCode: 400 },
+        }),
+      ).kind
+    assert.equal(
+      err(
+        'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.',
+      ),
+      'identity',
+    )
+    assert.equal(err('1 validation error detected: roleSessionName'), 'invalid')
+  })
+
   it('maps the SDK’s own exception classes by their wire code and class name', () => {
     const meta = { $metadata: { httpStatusCode: 400 }, message: 'm' }
     const expired = new ExpiredTokenException(meta)

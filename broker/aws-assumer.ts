@@ -244,12 +244,16 @@ const BROKER_SIDE_DENIAL =
 // Pod Identity sets kubernetes-namespace and friends transitive): the broker's identity is the
 // wrong kind for session tags, whatever the pod asks.
 const TRANSITIVE_TAG_CONFLICT = /transitive/i
+const ROLE_CHAINING = /role chaining/i
 
 function classify(code: string, status: number, message: string): StsFailureKind {
   const known = KIND_BY_CODE.get(code)
   if (known === 'denied' && BROKER_SIDE_DENIAL.test(message)) return 'identity'
   if (code.startsWith('InvalidParameter') && TRANSITIVE_TAG_CONFLICT.test(message))
     return 'identity'
+  // "DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining": the
+  // broker's own identity is a role session; the broker's configuration, not the pod, is wrong.
+  if (code === 'ValidationError' && ROLE_CHAINING.test(message)) return 'identity'
   if (known) return known
   if (status === 429) return 'throttled'
   if (code.startsWith('InvalidParameter')) return 'invalid'

@@ -44,6 +44,8 @@ export function identityAdvice(code: string): string {
       return "the broker's own AWS session expired and was not renewed: check the broker's credential source (IRSA token file, Pod Identity agent, instance metadata)"
     case 'RegionDisabledException':
       return "STS is not activated in the broker's region for its account: activate the region (IAM account settings) or point --region/--sts-endpoint at an active one"
+    case 'ValidationError':
+      return "the broker's own identity is a role session, and STS caps chained sessions at 1h: set --session-duration to 1h or less, or give the broker an identity that is not a role session"
     // Only a transitive-tag conflict makes an InvalidParameterValue the broker's (aws-assumer.ts).
     case 'InvalidParameterValue':
       return "the broker's own session carries transitive session tags with the keys the broker sets (EKS Pod Identity does this): use IRSA or a node role for the broker, or turn session tags off on the broker's Pod Identity association"

@@ -1,7 +1,9 @@
 // The broker's configuration: parsed once from flags (and IAM_SIDECAR_BROKER_* variables),
 // frozen, passed down. The only broker file that reads the environment.
+import { cacheThresholds, thresholdProblem } from '../lib/session-timing.ts'
 import {
   ConfigError,
+  formatDuration,
   boolFlag,
   durationFlag,
   enumFlag,
@@ -156,16 +158,17 @@ export const BROKER_FLAGS = {
   cacheMinRemaining: durationFlag({
     name: 'cache-min-remaining',
     env: `${E}CACHE_MIN_REMAINING`,
-    default: '40m',
-    minMs: 16 * MIN,
+    optional: true,
+    minMs: MIN,
     description:
-      "A cached session is handed out only with at least this much life left (above the sidecars' 30m refresh window).",
+      "A cached session is handed out only with at least this much life left (default: derived from --session-duration, above the sidecars' 30m refresh window; 40m for 1h sessions).",
   }),
   cachePrefetchBelow: durationFlag({
     name: 'cache-prefetch-below',
     env: `${E}CACHE_PREFETCH_BELOW`,
-    default: '50m',
-    description: 'A session served with less than this left is refreshed in the background.',
+    optional: true,
+    description:
+      'A session served with less than this left is refreshed in the background (default: derived from --session-duration; 50m for 1h sessions).',
   }),
   stsRate: intFlag({
     name: 'sts-rate',
@@ -201,7 +204,12 @@ export const BROKER_FLAGS = {
   logLevel: logLevelFlag(E),
 } as const
 
-export type BrokerConfig = FlagValues<typeof BROKER_FLAGS>
+type BrokerFlagValues = FlagValues<typeof BROKER_FLAGS>
+/** The flags as parsed, with the cache thresholds derived where they were not given. */
+export type BrokerConfig = Omit<BrokerFlagValues, 'cacheMinRemaining' | 'cachePrefetchBelow'> & {
+  readonly cacheMinRemaining: number
+  readonly cachePrefetchBelow: number
+}
 
 export function loadBrokerConfig(
   argv: readonly string[],
@@ -214,20 +222,26 @@ export function loadBrokerConfig(
       '--node-name (or IAM_SIDECAR_BROKER_NODE_NAME) is required with --mode=node; set it from the downward API (spec.nodeName)',
     )
   }
-  if (cfg.cacheMinRemaining >= cfg.sessionDuration) {
+  const derived = cacheThresholds(cfg.sessionDuration)
+  const thresholds = {
+    minRemainingMs: cfg.cacheMinRemaining ?? derived.minRemainingMs,
+    prefetchBelowMs: cfg.cachePrefetchBelow ?? derived.prefetchBelowMs,
+  }
+  const problem = thresholdProblem(cfg.sessionDuration, thresholds)
+  if (problem !== undefined) {
+    const flag =
+      cfg.cacheMinRemaining !== undefined && thresholds.minRemainingMs >= cfg.sessionDuration
+        ? '--cache-min-remaining'
+        : '--cache-prefetch-below'
     throw new ConfigError(
-      '--cache-min-remaining: must be shorter than --session-duration, or no session could be served from the cache',
+      `${flag}: ${problem} (--session-duration ${formatDuration(cfg.sessionDuration)}); leave both unset to derive them from --session-duration`,
     )
   }
-  if (
-    cfg.cachePrefetchBelow < cfg.cacheMinRemaining ||
-    cfg.cachePrefetchBelow > cfg.sessionDuration
-  ) {
-    throw new ConfigError(
-      '--cache-prefetch-below: must lie between --cache-min-remaining and --session-duration',
-    )
-  }
-  return cfg
+  return Object.freeze({
+    ...cfg,
+    cacheMinRemaining: thresholds.minRemainingMs,
+    cachePrefetchBelow: thresholds.prefetchBelowMs,
+  })
 }
 
 // The EKS Pod Identity agent's addresses (IPv4 and IPv6), as the SDKs' container provider sees
@@ -243,7 +257,7 @@ const POD_IDENTITY_HOSTS = new Set(['169.254.170.23', '[fd00:ec2::23]'])
  * start unless the operator says the association's session tags are off.
  */
 function refusePodIdentityTags(
-  cfg: BrokerConfig,
+  cfg: BrokerFlagValues,
   env: Readonly<Record<string, string | undefined>>,
 ): void {
   const uri = env.AWS_CONTAINER_CREDENTIALS_FULL_URI

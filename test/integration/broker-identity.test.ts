@@ -15,7 +15,8 @@ import { useCluster } from '../peers/cluster.ts'
 import { startMoto, writeKubeconfig } from '../peers/control-plane.ts'
 import { peerBinary } from '../peers/paths.ts'
 import type { PeerProcess } from '../peers/process.ts'
-import { grantBrokerRbac, httpsGet } from '../support/broker-fixture.ts'
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
+import { BROKER_AWS_CREDENTIALS, grantBrokerRbac, httpsGet } from '../support/broker-fixture.ts'
 import { createPod, createServiceAccount, podToken } from '../support/pods.ts'
 
 const cluster = await useCluster()
@@ -59,8 +60,9 @@ after(async () => {
 })
 
 async function brokerWith(
-  creds: { accessKeyId: string; secretAccessKey: string },
+  creds: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
   name: string,
+  o: { stsEndpoint?: string; flags?: string[] } = {},
 ): Promise<BrokerRuntime & { url: string; logs: () => string }> {
   const kubeconfig = writeKubeconfig(mkdtempSync(join(dir, 'kc-')), {
     server: cluster.info.apiserverUrl,
@@ -78,11 +80,12 @@ async function brokerWith(
       '--bind-address=127.0.0.1',
       '--metrics-port=0',
       '--metrics-bind-address=127.0.0.1',
-      `--sts-endpoint=${sts}`,
+      `--sts-endpoint=${o.stsEndpoint ?? sts}`,
       '--cluster-name=test-cluster',
       // Known without GetCallerIdentity, so readiness before this fix did not depend on it.
       `--base-role-arn=arn:aws:iam::${ACCOUNT}:role/`,
       '--session-tags=false',
+      ...(o.flags ?? []),
     ],
     {},
   )
@@ -103,19 +106,28 @@ async function waitFor<T>(what: string, f: () => Promise<T | undefined>, ms = 20
 }
 
 async function askAs(ns: string, pod: string, role: string, url: string): Promise<string> {
+  const r = await askFull(ns, pod, role, url)
+  return `${r.status} ${(JSON.parse(r.body) as { code?: string }).code ?? 'ok'}`
+}
+
+async function askFull(
+  ns: string,
+  pod: string,
+  role: string,
+  url: string,
+): Promise<{ status: number; body: string }> {
   const p = await createPod(cluster, {
     namespace: ns,
     name: pod,
     annotations: { 'iam-sidecar/role': role },
   })
   const token = await podToken(cluster, p)
-  const r = await httpsGet(`${url}/v1/credentials`, cluster.info.caCertFile, {
+  return httpsGet(`${url}/v1/credentials`, cluster.info.caCertFile, {
     authorization: `Bearer ${token}`,
   })
-  return `${r.status} ${(JSON.parse(r.body) as { code?: string }).code ?? 'ok'}`
 }
 
-describe("faults of the broker's own AWS identity, answered by a moto that enforces IAM", () => {
+describe("faults of the broker's own AWS identity, on moto", () => {
   it('a key STS does not know: 503 BrokerIdentityFault to pods, an Event, readiness and the metric say what to fix', async () => {
     const broker = await brokerWith(
       { accessKeyId: 'AKIAUNKNOWNKEY000000', secretAccessKey: 'not-a-real-secret' },
@@ -149,6 +161,53 @@ describe("faults of the broker's own AWS identity, answered by a moto that enfor
         /iam_sidecar_broker_identity_faults_total\{code="InvalidClientTokenId"\} [1-9]/,
       )
       assert.ok(!broker.logs().includes('not-a-real-secret'), 'the secret reached a log')
+    } finally {
+      await broker.close()
+    }
+  })
+
+  it('a broker whose identity is a role session caps --session-duration=12h at the 1h STS allows', async () => {
+    // A role session from the shared moto (which does not enforce IAM): GetCallerIdentity names
+    // it as assumed-role, as it does for IRSA, Pod Identity and instance roles.
+    const chained = await new STSClient({
+      region: 'us-east-1',
+      endpoint: cluster.info.stsEndpoint,
+      credentials: BROKER_AWS_CREDENTIALS,
+    }).send(
+      new AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::${ACCOUNT}:role/broker`,
+        RoleSessionName: 'broker-pod',
+      }),
+    )
+    const c = chained.Credentials!
+    const broker = await brokerWith(
+      {
+        accessKeyId: c.AccessKeyId!,
+        secretAccessKey: c.SecretAccessKey!,
+        sessionToken: c.SessionToken!,
+      },
+      'chained',
+      { stsEndpoint: cluster.info.stsEndpoint, flags: ['--session-duration=12h'] },
+    )
+    try {
+      await waitFor('readiness', async () =>
+        (await httpsGet(`${broker.url}/readyz`, cluster.info.caCertFile)).status === 200
+          ? true
+          : undefined,
+      )
+      const ns = await cluster.freshNamespace(
+        'identity-chained',
+        {},
+        { 'iam-sidecar/permitted': `arn:aws:iam::${ACCOUNT}:role/app-.*` },
+      )
+      await createServiceAccount(cluster, ns, 'app')
+      const r = await askFull(ns, 'c1', 'app-a', broker.url)
+      assert.equal(r.status, 200, r.body)
+      const left =
+        Date.parse((JSON.parse(r.body) as { Expiration: string }).Expiration) - Date.now()
+      assert.ok(left <= 3_600_000 + 5_000, `session of ${left} ms asked for`)
+      assert.ok(left > 3_000_000, `session of ${left} ms`)
+      assert.match(broker.logs(), /capped at 1h/)
     } finally {
       await broker.close()
     }
