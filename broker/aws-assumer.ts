@@ -9,6 +9,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers'
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types'
 import type { Credentials } from '../lib/credentials.ts'
 import {
+  ROLE_INDEPENDENT_IDENTITY_CODES,
   StsError,
   type AssumeRoleInput,
   type Assumer,
@@ -146,15 +147,7 @@ const KIND_BY_CODE: ReadonlyMap<string, StsFailureKind> = new Map<string, StsFai
   // (IncompleteSignature, MissingAuthenticationToken), its own session expired and was not
   // renewed (ExpiredToken), or STS is not enabled in its region (RegionDisabledException).
   // SignatureDoesNotMatch stays transient below: the SDK also answers clock skew with it.
-  ...codes('identity', [
-    'InvalidClientTokenId',
-    'UnrecognizedClientException',
-    'IncompleteSignature',
-    'MissingAuthenticationToken',
-    'ExpiredToken',
-    'ExpiredTokenException',
-    'RegionDisabledException',
-  ]),
+  ...codes('identity', [...ROLE_INDEPENDENT_IDENTITY_CODES]),
   // The request itself is wrong (a duration above the role's maximum, a tag that breaks the
   // packed-size limit, a malformed session name): the same request fails the same way again.
   ...codes('invalid', [

@@ -7,28 +7,16 @@
 import type { Clock, Random } from '../lib/clock.ts'
 import type { Logger } from '../lib/log.ts'
 import { retryDelay } from './retry.ts'
-import { StsError } from './sts.ts'
+import { ROLE_INDEPENDENT_IDENTITY_CODES, StsError } from './sts.ts'
 
 /** AccessDenied for this many different roles in a row, with no success between: ours. */
 export const BROKER_WIDE_DENIALS = 3
 const PROBE_BASE_MS = 1_000
 const PROBE_CAP_MS = 60_000
 
-/**
- * Codes that say nothing about the role asked for: the broker's key, secret, session or region.
- * Only these can be confirmed by GetCallerIdentity and so only these change readiness; an
- * AccessDenied from the broker's own policy may concern some roles only, and a tenant must not
- * be able to take the broker out of its Service by naming such a role.
- */
-const ROLE_INDEPENDENT = new Set([
-  'InvalidClientTokenId',
-  'UnrecognizedClientException',
-  'IncompleteSignature',
-  'MissingAuthenticationToken',
-  'ExpiredToken',
-  'ExpiredTokenException',
-  'RegionDisabledException',
-])
+// Only ROLE_INDEPENDENT_IDENTITY_CODES (sts.ts) are confirmed by GetCallerIdentity and change
+// readiness: an AccessDenied from the broker's own policy may concern some roles only, and a
+// tenant must not be able to take the broker out of its Service by naming such a role.
 
 /** What the operator should do about an identity fault with this AWS error code. */
 export function identityAdvice(code: string): string {
@@ -127,7 +115,7 @@ export class BrokerIdentityHealth {
     }
     if (err.kind !== 'identity') return err
     this.#o.onFault?.(err.code)
-    if (ROLE_INDEPENDENT.has(err.code)) this.#probeSoon()
+    if (ROLE_INDEPENDENT_IDENTITY_CODES.has(err.code)) this.#probeSoon()
     return err
   }
 
@@ -143,7 +131,11 @@ export class BrokerIdentityHealth {
       },
       (err: unknown) => {
         this.#probing = false
-        if (err instanceof StsError && err.kind === 'identity' && ROLE_INDEPENDENT.has(err.code))
+        if (
+          err instanceof StsError &&
+          err.kind === 'identity' &&
+          ROLE_INDEPENDENT_IDENTITY_CODES.has(err.code)
+        )
           this.#faulted(err)
         // Any failure (an identity fault, or STS unreachable while one is suspected) is probed
         // again with backoff; a success or a successful AssumeRole ends it.

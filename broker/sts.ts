@@ -53,3 +53,18 @@ export class StsError extends Error {
     this.code = code
   }
 }
+
+/**
+ * `identity` codes that say nothing about the role asked for: the broker's key is unknown, its
+ * request unsigned, its own session expired, or STS is off in its region. GetCallerIdentity
+ * fails the same way, so only these are confirmed by it and change readiness.
+ */
+export const ROLE_INDEPENDENT_IDENTITY_CODES: ReadonlySet<string> = new Set([
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'IncompleteSignature',
+  'MissingAuthenticationToken',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'RegionDisabledException',
+])

@@ -105,6 +105,12 @@ async function waitFor<T>(what: string, f: () => Promise<T | undefined>, ms = 20
   }
 }
 
+function waitReady(url: string): Promise<true> {
+  return waitFor('readiness', async () =>
+    (await httpsGet(`${url}/readyz`, cluster.info.caCertFile)).status === 200 ? true : undefined,
+  )
+}
+
 async function askAs(ns: string, pod: string, role: string, url: string): Promise<string> {
   const r = await askFull(ns, pod, role, url)
   return `${r.status} ${(JSON.parse(r.body) as { code?: string }).code ?? 'ok'}`
@@ -190,11 +196,7 @@ describe("faults of the broker's own AWS identity, on moto", () => {
       { stsEndpoint: cluster.info.stsEndpoint, flags: ['--session-duration=12h'] },
     )
     try {
-      await waitFor('readiness', async () =>
-        (await httpsGet(`${broker.url}/readyz`, cluster.info.caCertFile)).status === 200
-          ? true
-          : undefined,
-      )
+      await waitReady(broker.url)
       const ns = await cluster.freshNamespace(
         'identity-chained',
         {},
@@ -216,11 +218,7 @@ describe("faults of the broker's own AWS identity, on moto", () => {
   it('a broker user without sts:AssumeRole: denials of three different roles are answered as ours', async () => {
     const broker = await brokerWith(brokerUser, 'no-policy')
     try {
-      await waitFor('readiness', async () =>
-        (await httpsGet(`${broker.url}/readyz`, cluster.info.caCertFile)).status === 200
-          ? true
-          : undefined,
-      )
+      await waitReady(broker.url)
       const ns = await cluster.freshNamespace(
         'identity-policy',
         {},
