@@ -1,9 +1,8 @@
 // The broker's configuration: parsed once from flags (and IAM_SIDECAR_BROKER_* variables),
 // frozen, passed down. The only broker file that reads the environment.
-import { cacheThresholds, thresholdProblem } from '../lib/session-timing.ts'
+import { sessionTiming, type SessionSettings, type SessionTiming } from '../lib/session-timing.ts'
 import {
   ConfigError,
-  formatDuration,
   boolFlag,
   durationFlag,
   enumFlag,
@@ -20,6 +19,7 @@ import {
   kubeconfigFlag,
   logLevelFlag,
   metricsFlags,
+  refreshWindowFlag,
   tokenAudienceFlag,
 } from '../lib/common-flags.ts'
 
@@ -109,7 +109,8 @@ export const BROKER_FLAGS = {
     default: '1h',
     minMs: 15 * MIN,
     maxMs: 12 * 60 * MIN,
-    description: 'DurationSeconds of each role session (role chaining caps it at 1h).',
+    description:
+      'DurationSeconds of each role session, 15m..12h. Over 1h, a broker whose own identity is a role session (IRSA, an instance role) caps it at 1h at start with a warning, since STS refuses longer chained sessions.',
   }),
   sessionTags: boolFlag({
     name: 'session-tags',
@@ -155,20 +156,25 @@ export const BROKER_FLAGS = {
     max: 1_000_000,
     description: 'Sessions kept in memory.',
   }),
+  sidecarRefreshWindow: refreshWindowFlag({
+    name: 'sidecar-refresh-window',
+    env: `${E}SIDECAR_REFRESH_WINDOW`,
+    description:
+      "The sidecars' refresh window (the injector's --sidecar-refresh-window; the chart passes the same value to both): the cache thresholds are derived above it.",
+  }),
   cacheMinRemaining: durationFlag({
     name: 'cache-min-remaining',
     env: `${E}CACHE_MIN_REMAINING`,
     optional: true,
-    minMs: MIN,
     description:
-      "A cached session is handed out only with at least this much life left (default: derived from --session-duration, above the sidecars' 30m refresh window; 40m for 1h sessions).",
+      "A cached session is handed out only with at least this much life left: above the sidecars' refresh point (the smaller of --sidecar-refresh-window and half the session), below --session-duration. Default: derived (40m for 1h sessions; lib/session-timing.ts).",
   }),
   cachePrefetchBelow: durationFlag({
     name: 'cache-prefetch-below',
     env: `${E}CACHE_PREFETCH_BELOW`,
     optional: true,
     description:
-      'A session served with less than this left is refreshed in the background (default: derived from --session-duration; 50m for 1h sessions).',
+      'A session served with less than this left is refreshed in the background: from --cache-min-remaining up to below --session-duration. Default: derived (50m for 1h sessions).',
   }),
   stsRate: intFlag({
     name: 'sts-rate',
@@ -205,11 +211,11 @@ export const BROKER_FLAGS = {
 } as const
 
 type BrokerFlagValues = FlagValues<typeof BROKER_FLAGS>
-/** The flags as parsed, with the cache thresholds derived where they were not given. */
-export type BrokerConfig = Omit<BrokerFlagValues, 'cacheMinRemaining' | 'cachePrefetchBelow'> & {
-  readonly cacheMinRemaining: number
-  readonly cachePrefetchBelow: number
-}
+/**
+ * The flags as parsed, and the session timing they give (cache thresholds derived where not set
+ * by hand). At start, a broker whose identity is a role session may cap it (broker/start-timing.ts).
+ */
+export type BrokerConfig = BrokerFlagValues & { readonly sessionTiming: SessionTiming }
 
 export function loadBrokerConfig(
   argv: readonly string[],
@@ -222,26 +228,19 @@ export function loadBrokerConfig(
       '--node-name (or IAM_SIDECAR_BROKER_NODE_NAME) is required with --mode=node; set it from the downward API (spec.nodeName)',
     )
   }
-  const derived = cacheThresholds(cfg.sessionDuration)
-  const thresholds = {
-    minRemainingMs: cfg.cacheMinRemaining ?? derived.minRemainingMs,
-    prefetchBelowMs: cfg.cachePrefetchBelow ?? derived.prefetchBelowMs,
+  const timing = sessionTiming(sessionSettingsOf(cfg))
+  if (!timing.ok) throw new ConfigError(timing.message)
+  return Object.freeze({ ...cfg, sessionTiming: timing.timing })
+}
+
+/** The session settings as given: duration, the sidecars' window, thresholds set by hand. */
+export function sessionSettingsOf(cfg: BrokerFlagValues): SessionSettings {
+  return {
+    durationMs: cfg.sessionDuration,
+    refreshWindowMs: cfg.sidecarRefreshWindow,
+    minRemainingMs: cfg.cacheMinRemaining,
+    prefetchBelowMs: cfg.cachePrefetchBelow,
   }
-  const problem = thresholdProblem(cfg.sessionDuration, thresholds)
-  if (problem !== undefined) {
-    const flag =
-      cfg.cacheMinRemaining !== undefined && thresholds.minRemainingMs >= cfg.sessionDuration
-        ? '--cache-min-remaining'
-        : '--cache-prefetch-below'
-    throw new ConfigError(
-      `${flag}: ${problem} (--session-duration ${formatDuration(cfg.sessionDuration)}); leave both unset to derive them from --session-duration`,
-    )
-  }
-  return Object.freeze({
-    ...cfg,
-    cacheMinRemaining: thresholds.minRemainingMs,
-    cachePrefetchBelow: thresholds.prefetchBelowMs,
-  })
 }
 
 // The EKS Pod Identity agent's addresses (IPv4 and IPv6), as the SDKs' container provider sees

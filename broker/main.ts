@@ -24,14 +24,7 @@ import { SessionCache } from './session-cache.ts'
 import type { Assumer } from './sts.ts'
 import { limitedAssume } from './assume.ts'
 import { BrokerIdentityHealth, type Readiness } from './broker-identity.ts'
-import { formatDuration } from '../lib/flags.ts'
-import {
-  cacheThresholds,
-  isRoleSession,
-  ROLE_CHAINING_MAX_MS,
-  thresholdProblem,
-  type CacheThresholds,
-} from '../lib/session-timing.ts'
+import { sessionTimingAtStart } from './start-timing.ts'
 
 export interface BrokerRuntime {
   readonly port: number
@@ -60,6 +53,8 @@ export async function startBroker(
     endpoint: cfg.stsEndpoint?.href,
     credentials: o.awsCredentials,
   })
+  // Before anything starts: a timing that cannot work ends the start here.
+  const timing = await sessionTimingAtStart(cfg, assumer, log)
   const base = new BaseRoleArn(cfg.baseRoleArn, assumer, log)
   const identity = new BrokerIdentityHealth({
     probe: () => assumer.callerIdentity(),
@@ -78,7 +73,6 @@ export async function startBroker(
   const objectsStarted = objects
     .start()
     .catch((err: unknown) => log.error('informers failed to start', { error: err as Error }))
-  const timing = await sessionTimingFor(cfg, assumer, log)
   const sessions = new SessionCache({
     max: cfg.cacheSize,
     clock: systemClock,
@@ -186,48 +180,6 @@ export async function startBroker(
       await Promise.all([closeServer(server), closeServer(metricsServer)])
     },
   }
-}
-
-/**
- * The session duration and cache thresholds to run with. Over one hour, asks STS who the broker
- * is: a role session (IRSA, Pod Identity, an instance role) can only chain sessions of up to
- * one hour, and STS would refuse every longer AssumeRole, so the duration is capped, loudly,
- * with thresholds derived again if the configured ones do not fit the hour.
- */
-async function sessionTimingFor(
-  cfg: BrokerConfig,
-  assumer: Assumer,
-  log: Logger,
-): Promise<CacheThresholds & { durationMs: number }> {
-  const asConfigured = {
-    durationMs: cfg.sessionDuration,
-    minRemainingMs: cfg.cacheMinRemaining,
-    prefetchBelowMs: cfg.cachePrefetchBelow,
-  }
-  if (cfg.sessionDuration <= ROLE_CHAINING_MAX_MS) return asConfigured
-  const me = await assumer.callerIdentity().catch((err: unknown) => {
-    log.warn(
-      'cannot tell whether the broker identity is a role session (GetCallerIdentity failed); keeping --session-duration',
-      { error: err as Error },
-    )
-    return undefined
-  })
-  if (!me || !isRoleSession(me.arn)) return asConfigured
-  const kept = { minRemainingMs: cfg.cacheMinRemaining, prefetchBelowMs: cfg.cachePrefetchBelow }
-  const thresholds =
-    thresholdProblem(ROLE_CHAINING_MAX_MS, kept) === undefined
-      ? kept
-      : cacheThresholds(ROLE_CHAINING_MAX_MS)
-  log.warn(
-    '--session-duration capped at 1h: the broker identity is itself a role session, and STS refuses longer chained sessions',
-    {
-      identity: me.arn,
-      configured: formatDuration(cfg.sessionDuration),
-      cacheMinRemaining: formatDuration(thresholds.minRemainingMs),
-      cachePrefetchBelow: formatDuration(thresholds.prefetchBelowMs),
-    },
-  )
-  return { durationMs: ROLE_CHAINING_MAX_MS, ...thresholds }
 }
 
 /** The base ARN for short role names: configured, or the broker identity's account. */

@@ -2,11 +2,12 @@
 // session per hour however often sidecars ask, and concurrent asks for one session share one
 // call.
 //
-// Timing (defaults for 60-minute sessions, sidecar refresh window 30 minutes):
-//   session duration (60m) > prefetchBelowMs (50m) > minRemainingMs (40m) > sidecar window (30m)
-// - minRemainingMs > the sidecar's refresh window: a sidecar always receives a session with more
-//   than its window left, so it does not turn around and ask again at once (40 − 30 = at least
-//   10 minutes of quiet per pod).
+// Timing (lib/session-timing.ts derives the thresholds from the session duration and the
+// sidecars' window; here the defaults for 60-minute sessions and the 30-minute window):
+//   session duration (60m) > prefetchBelowMs (50m) > minRemainingMs (40m) > refresh point (30m)
+// - minRemainingMs > the sidecars' refresh point (their window, or half the lifetime they were
+//   handed if that comes later): a sidecar always receives a session with more than that left,
+//   so it does not turn around and ask again at once (40 − 30 = at least 10 minutes of quiet).
 // - prefetchBelowMs > minRemainingMs: once a served session is older than 10 minutes, a request
 //   starts a background refresh, and that refresh has another 10 minutes to succeed before the
 //   old session stops being servable; callers (a 'shared' key serves many pods) never wait.

@@ -1,11 +1,21 @@
 // Flags that several programs share, declared once so that their names, checks and docs agree.
 // Each takes the program's environment-variable prefix (e.g. IAM_SIDECAR_BROKER_).
 import { DEFAULT_TOKEN_AUDIENCE } from './broker-wire.ts'
-import { boolFlag, enumFlag, intFlag, stringFlag, type Flag } from './flags.ts'
+import {
+  boolFlag,
+  durationFlag,
+  enumFlag,
+  formatDuration,
+  intFlag,
+  refine,
+  stringFlag,
+  type Flag,
+} from './flags.ts'
 import { LOG_LEVELS, type LogLevel } from './log.ts'
 import { ALLOWED_ROLES_FORMATS, type AllowedRolesFormat } from './kube2iam-allowed-roles.ts'
 import { LEGACY_PERMITTED_MATCHES, type LegacyPermittedMatch } from './kiam-permitted.ts'
 import { isBaseRoleArn } from './role.ts'
+import { DEFAULT_REFRESH_WINDOW_MS, refreshWindowProblem } from './session-timing.ts'
 
 export function logLevelFlag(prefix: string): Flag<LogLevel> {
   return enumFlag({
@@ -15,6 +25,26 @@ export function logLevelFlag(prefix: string): Flag<LogLevel> {
     values: LOG_LEVELS,
     description: 'Minimum level of the JSON log lines.',
   })
+}
+
+/**
+ * The sidecars' refresh window: the sidecar's --refresh-window, and --sidecar-refresh-window of
+ * the injector (which writes it into each sidecar) and of the broker (which derives its cache
+ * thresholds above it). One default and one check (lib/session-timing.ts).
+ */
+export function refreshWindowFlag(o: {
+  name: string
+  env: string
+  description: string
+}): Flag<number> {
+  return refine(
+    durationFlag({
+      ...o,
+      default: formatDuration(DEFAULT_REFRESH_WINDOW_MS),
+      maxMs: 12 * 3_600_000,
+    }),
+    refreshWindowProblem,
+  )
 }
 
 export function kubeconfigFlag(

@@ -5,15 +5,11 @@ import {
   durationFlag,
   intFlag,
   parseFlags,
-  refine,
   stringFlag,
   urlFlag,
   type FlagValues,
 } from '../lib/flags.ts'
-import { logLevelFlag } from '../lib/common-flags.ts'
-
-/** Handing out credentials with 15 minutes or less left makes botocore refresh on every call. */
-export const MIN_REFRESH_WINDOW_MS = 15 * 60_000
+import { logLevelFlag, refreshWindowFlag } from '../lib/common-flags.ts'
 
 export const SIDECAR_FLAGS = {
   port: intFlag({
@@ -58,20 +54,12 @@ export const SIDECAR_FLAGS = {
     optional: true,
     description: 'PEM bundle that signs the broker certificate (default: the system trust store).',
   }),
-  refreshWindow: refine(
-    durationFlag({
-      name: 'refresh-window',
-      env: 'IAM_SIDECAR_REFRESH_WINDOW',
-      default: '30m',
-      maxMs: 12 * 3_600_000,
-      description:
-        'Refresh credentials once their remaining lifetime falls under this; must be more than 15m.',
-    }),
-    (ms) =>
-      ms <= MIN_REFRESH_WINDOW_MS
-        ? 'must be more than 15m, or SDKs would refresh on every call'
-        : undefined,
-  ),
+  refreshWindow: refreshWindowFlag({
+    name: 'refresh-window',
+    env: 'IAM_SIDECAR_REFRESH_WINDOW',
+    description:
+      'Refresh credentials once their remaining lifetime falls under this, or at half the lifetime they were handed with if that comes later (short sessions); must be more than 15m.',
+  }),
   upstreamTimeout: durationFlag({
     name: 'upstream-timeout',
     env: 'IAM_SIDECAR_UPSTREAM_TIMEOUT',

@@ -27,6 +27,25 @@ describe('refreshDelay', () => {
     )
   })
 
+  it('refreshes a session shorter than two windows at half its life, not once the window is reached', () => {
+    // A 45m session with the 30m window: after 22.5m (15m before the fix, when 30m were left,
+    // which the broker's 30m min-remaining then served back as the same session).
+    assert.equal(
+      refreshDelay(0, 45 * MIN, 30 * MIN, () => 0),
+      22.5 * MIN,
+    )
+    // A 31m session: after 15.5m, not after 1m.
+    assert.equal(
+      refreshDelay(0, 31 * MIN, 30 * MIN, () => 0),
+      15.5 * MIN,
+    )
+    // Jitter is up to 10% of that point later, as for longer sessions.
+    assert.equal(
+      refreshDelay(0, 45 * MIN, 30 * MIN, () => 1),
+      24.75 * MIN,
+    )
+  })
+
   it('refreshes a session shorter than the window at half its remaining life, never in a loop', () => {
     assert.equal(
       refreshDelay(0, 20_000, 30 * MIN, () => 0),

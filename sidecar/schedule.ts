@@ -1,5 +1,6 @@
 // Pure timing decisions of the credential cache: when to refresh and how long to back off.
 import type { Random } from '../lib/clock.ts'
+import { refreshPoint } from '../lib/session-timing.ts'
 
 /** Never hand out credentials this close to expiry: an SDK could not use them in time. */
 export const EXPIRY_MARGIN_MS = 2_000
@@ -7,13 +8,14 @@ const MAX_JITTER_MS = 5 * 60_000
 const MIN_DELAY_MS = 250
 
 /**
- * Delay until the next refresh of credentials that expire at `expiresAt`.
- * Normally: when the remaining lifetime falls under the refresh window. A session shorter than
- * the window (a broker set to short sessions, or a test) refreshes at half its remaining life
- * instead, so it never turns into a refresh loop. Jitter spreads pods started together: the
- * refresh comes up to 10% of the window (at most 5 minutes) after the lifetime crosses into the
- * window, so at least 90% of the window is always left, and a pod refreshes no more often than
- * once per (session − window): twice an hour for 60-minute sessions and the 30-minute default.
+ * Delay until the next refresh of credentials that expire at `expiresAt`: once the remaining
+ * lifetime falls under the window, or at half the lifetime left now if that comes later
+ * (refreshPoint, lib/session-timing.ts, where the broker's cache thresholds are derived from the
+ * same rule). So a session shorter than two windows (a broker set to 15m..45m sessions, or a
+ * test) is refreshed at half its life: a 45m session after 22.5m, not after 15m, and never in a
+ * loop. Jitter spreads pods started together: the refresh comes up to 10% of that point (at most
+ * 5 minutes) later, so at least 90% of it is always left, and a pod refreshes no more often than
+ * once per (session − point): twice an hour for 60-minute sessions and the 30-minute default.
  */
 export function refreshDelay(
   now: number,
@@ -22,12 +24,9 @@ export function refreshDelay(
   random: Random,
 ): number {
   const remaining = expiresAt - now
-  if (remaining > windowMs) {
-    const jitter = Math.min(windowMs * 0.1, MAX_JITTER_MS) * random()
-    return Math.floor(remaining - windowMs + jitter)
-  }
-  const half = remaining / 2
-  return Math.max(MIN_DELAY_MS, Math.floor(half - half * 0.1 * random()))
+  const point = refreshPoint(remaining, windowMs)
+  const jitter = Math.min(point * 0.1, MAX_JITTER_MS) * random()
+  return Math.max(MIN_DELAY_MS, Math.floor(remaining - point + jitter))
 }
 
 export const BACKOFF_BASE_MS = 1_000

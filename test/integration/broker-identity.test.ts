@@ -11,6 +11,7 @@ import { CoreV1Api } from '@kubernetes/client-node'
 import { startBroker, type BrokerRuntime } from '../../broker/main.ts'
 import { loadBrokerConfig } from '../../broker/config.ts'
 import { createLogger } from '../../lib/log.ts'
+import { ConfigError } from '../../lib/flags.ts'
 import { useCluster } from '../peers/cluster.ts'
 import { startMoto, writeKubeconfig } from '../peers/control-plane.ts'
 import { peerBinary } from '../peers/paths.ts'
@@ -172,9 +173,9 @@ describe("faults of the broker's own AWS identity, on moto", () => {
     }
   })
 
-  it('a broker whose identity is a role session caps --session-duration=12h at the 1h STS allows', async () => {
-    // A role session from the shared moto (which does not enforce IAM): GetCallerIdentity names
-    // it as assumed-role, as it does for IRSA, Pod Identity and instance roles.
+  /** A role session from the shared moto (which does not enforce IAM): GetCallerIdentity names
+   * it as assumed-role, as it does for IRSA, Pod Identity and instance roles. */
+  async function roleSession() {
     const chained = await new STSClient({
       region: 'us-east-1',
       endpoint: cluster.info.stsEndpoint,
@@ -186,15 +187,18 @@ describe("faults of the broker's own AWS identity, on moto", () => {
       }),
     )
     const c = chained.Credentials!
-    const broker = await brokerWith(
-      {
-        accessKeyId: c.AccessKeyId!,
-        secretAccessKey: c.SecretAccessKey!,
-        sessionToken: c.SessionToken!,
-      },
-      'chained',
-      { stsEndpoint: cluster.info.stsEndpoint, flags: ['--session-duration=12h'] },
-    )
+    return {
+      accessKeyId: c.AccessKeyId!,
+      secretAccessKey: c.SecretAccessKey!,
+      sessionToken: c.SessionToken!,
+    }
+  }
+
+  it('a broker whose identity is a role session caps --session-duration=12h at the 1h STS allows', async () => {
+    const broker = await brokerWith(await roleSession(), 'chained', {
+      stsEndpoint: cluster.info.stsEndpoint,
+      flags: ['--session-duration=12h'],
+    })
     try {
       await waitReady(broker.url)
       const ns = await cluster.freshNamespace(
@@ -213,6 +217,23 @@ describe("faults of the broker's own AWS identity, on moto", () => {
     } finally {
       await broker.close()
     }
+  })
+
+  it('a role-session broker refuses to start with a cache threshold set by hand that does not fit the hour', async () => {
+    await assert.rejects(
+      brokerWith(await roleSession(), 'chained-threshold', {
+        stsEndpoint: cluster.info.stsEndpoint,
+        flags: ['--session-duration=12h', '--cache-min-remaining=4h'],
+      }),
+      (e: Error) =>
+        e instanceof ConfigError &&
+        /capped at 1h because the broker identity arn:aws:sts::\d{12}:assumed-role\/broker\/broker-pod is a role session/.test(
+          e.message,
+        ) &&
+        /--cache-min-remaining 4h: set it above 30m and below --session-duration 1h/.test(
+          e.message,
+        ),
+    )
   })
 
   it('a broker user without sts:AssumeRole: denials of three different roles are answered as ours', async () => {

@@ -264,6 +264,10 @@ describe('helm chart', () => {
       ['--set', 'broker.legacyPermittedMatch=loose'],
       ['--set', 'broker.namespaceRestrictionFormat=wildcard'],
       ['--set', 'broker.sessionDuration=an-hour'],
+      // Outside what the broker accepts (15m..12h), and a window the sidecar refuses.
+      ['--set', 'broker.sessionDuration=14m'],
+      ['--set', 'broker.sessionDuration=13h'],
+      ['--set', 'injector.sidecar.refreshWindow=15m'],
       ['--set', 'brokr.mode=node'],
     ]
     for (const extra of bad) {
@@ -344,6 +348,8 @@ describe('helm chart', () => {
       assert.equal(icfg.namespaceRestrictions, bcfg.namespaceRestrictions)
       assert.equal(icfg.namespaceRestrictionFormat, bcfg.namespaceRestrictionFormat)
       assert.equal(icfg.baseRoleArn, bcfg.baseRoleArn)
+      // The broker derives its cache thresholds above the window the injector gives sidecars.
+      assert.equal(icfg.sidecarRefreshWindow, bcfg.sidecarRefreshWindow)
       for (const cm of objs.filter((o) => o.kind === 'ConfigMap')) {
         assert.equal(cm.metadata.name, icfg.brokerCaConfigMap)
       }
