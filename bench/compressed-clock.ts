@@ -17,6 +17,11 @@ import { toStsError } from '../broker/aws-assumer.ts'
 import { classifyBrokerStatus } from '../lib/broker-wire.ts'
 import type { HttpError } from '../lib/errors.ts'
 import { BrokerIdentityHealth } from '../broker/broker-identity.ts'
+import {
+  DEFAULT_REFRESH_WINDOW_MS,
+  sessionTiming,
+  type SessionTiming,
+} from '../lib/session-timing.ts'
 
 const MIN = 60_000
 const quiet = createLogger({ level: 'error', component: 'sim', write: () => {} })
@@ -33,6 +38,36 @@ export async function stsCallsPerSessionHour(o: {
   sim.stop()
   const calls = sim.assumer.inputs.length
   return { calls, perSessionHour: calls / (o.pods * o.hours) }
+}
+
+/**
+ * What one session duration costs with the derived defaults (lib/session-timing.ts): STS calls
+ * and sidecar fetches per pod-hour, the least lifetime a sidecar was handed, and how often a
+ * sidecar was handed the session it already held (it then asks again at once).
+ */
+export async function sessionTimingCosts(o: {
+  pods: number
+  hours: number
+  sessionMinutes: number
+  scope: 'pod' | 'shared'
+}): Promise<{
+  timing: SessionTiming
+  stsPerPodHour: number
+  fetchesPerPodHour: number
+  leastHandedOutMin: number
+  sameSessionAgain: number
+}> {
+  const sim = simulation(o)
+  for (let m = 0; m < o.hours * 60; m++) await sim.clock.advance(MIN)
+  sim.stop()
+  const podHours = o.pods * o.hours
+  return {
+    timing: sim.timing,
+    stsPerPodHour: sim.assumer.inputs.length / podHours,
+    fetchesPerPodHour: sim.handedOut.count / podHours,
+    leastHandedOutMin: sim.handedOut.leastMs / MIN,
+    sameSessionAgain: sim.handedOut.sameAgain,
+  }
 }
 
 /**
@@ -73,6 +108,9 @@ export async function podsDroppedDuringIdentityFault(o: {
 }
 
 interface Simulation {
+  readonly timing: SessionTiming
+  /** What sidecars were handed: how many times, the least lifetime, the same session again. */
+  readonly handedOut: { count: number; leastMs: number; sameAgain: number }
   readonly clock: FakeClock
   readonly assumer: FakeAssumer
   readonly caches: readonly CredentialCache[]
@@ -85,10 +123,19 @@ interface Simulation {
 function simulation(o: {
   pods: number
   sessionMinutes?: number
+  scope?: 'pod' | 'shared'
   fail?: () => unknown
 }): Simulation {
   const clock = new FakeClock()
   const duration = (o.sessionMinutes ?? 60) * MIN
+  // The broker's defaults for this duration and the sidecars' default window.
+  const derived = sessionTiming({
+    durationMs: duration,
+    refreshWindowMs: DEFAULT_REFRESH_WINDOW_MS,
+  })
+  if (!derived.ok) throw new Error(derived.message)
+  const timing = derived.timing
+  const handedOut = { count: 0, leastMs: Infinity, sameAgain: 0 }
   let n = 0
   let failures = 0
   const assumer = new FakeAssumer()
@@ -136,11 +183,11 @@ function simulation(o: {
     sessions: new SessionCache({
       max: 100_000,
       clock,
-      minRemainingMs: 40 * MIN,
-      prefetchBelowMs: 50 * MIN,
+      minRemainingMs: timing.minRemainingMs,
+      prefetchBelowMs: timing.prefetchBelowMs,
       log: quiet,
     }),
-    scope: 'pod',
+    scope: o.scope ?? 'pod',
     identity: new BrokerIdentityHealth({
       probe: () => assumer.callerIdentity(),
       clock,
@@ -162,6 +209,7 @@ function simulation(o: {
   const caches: CredentialCache[] = []
   /** Expiry of the credentials each pod last received. */
   const held: number[] = []
+  const heldKeys: string[] = []
   for (let i = 0; i < o.pods; i++) {
     const token = `token-${i}`
     reviewer.tokens.set(token, {
@@ -177,6 +225,10 @@ function simulation(o: {
         fetch: () =>
           issueCredentials(token, deps).then(
             (creds) => {
+              handedOut.count++
+              handedOut.leastMs = Math.min(handedOut.leastMs, creds.expiresAt - clock.now())
+              if (heldKeys[i] === creds.accessKeyId) handedOut.sameAgain++
+              heldKeys[i] = creds.accessKeyId
               held[i] = creds.expiresAt
               return creds
             },
@@ -189,13 +241,15 @@ function simulation(o: {
       },
       clock,
       random: Math.random,
-      refreshWindowMs: 30 * MIN,
+      refreshWindowMs: timing.refreshWindowMs,
       log: quiet,
     })
     cache.start()
     caches.push(cache)
   }
   return {
+    timing,
+    handedOut,
     clock,
     assumer,
     caches,
