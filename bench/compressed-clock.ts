@@ -163,7 +163,11 @@ function simulation(o: {
           annotations: { 'iam-sidecar/role': 'app' },
           labels: { 'iam-sidecar/injected': 'true' },
         },
-        spec: { serviceAccountName: 'app', containers: [] },
+        spec: {
+          serviceAccountName: 'app',
+          initContainers: [{ name: 'iam-sidecar', image: 'iam-sidecar', restartPolicy: 'Always' }],
+          containers: [],
+        },
       }),
       namespace: async (): Promise<V1Namespace> => ({
         metadata: { name: 'ns', annotations: { 'iam-sidecar/permitted': '.*' } },

@@ -26,7 +26,11 @@ const pod = (
   labels: Record<string, string> = { 'iam-sidecar/injected': 'true' },
 ): V1Pod => ({
   metadata: { name: 'web-1', namespace: 'team-a', uid: 'uid-1', annotations, labels },
-  spec: { serviceAccountName: 'app', containers: [] },
+  spec: {
+    serviceAccountName: 'app',
+    initContainers: [{ name: 'iam-sidecar', image: 'iam-sidecar:1', restartPolicy: 'Always' }],
+    containers: [],
+  },
 })
 const ns = (
   annotations: Record<string, string> = {
@@ -125,7 +129,7 @@ describe('authorise', () => {
     ],
     [
       'another ServiceAccount',
-      input({ pod: { ...pod(), spec: { serviceAccountName: 'other', containers: [] } } }),
+      input({ pod: { ...pod(), spec: { ...pod().spec!, serviceAccountName: 'other' } } }),
       {},
       403,
       'ServiceAccountMismatch',
@@ -138,6 +142,30 @@ describe('authorise', () => {
       403,
       'PodNotInjected',
       /not admitted by the iam-sidecar injector/,
+    ],
+    [
+      'a pod labelled injected by hand, without the sidecar',
+      input({ pod: { ...pod(), spec: { serviceAccountName: 'app', containers: [] } } }),
+      {},
+      403,
+      'PodNotInjected',
+      /container iam-sidecar missing/,
+    ],
+    [
+      'a labelled pod with the sidecar and hostNetwork (written by hand, or admitted while the injector was down)',
+      input({ pod: { ...pod(), spec: { ...pod().spec!, hostNetwork: true } } }),
+      {},
+      403,
+      'UnsafePodShape',
+      /hostNetwork: true is not supported/,
+    ],
+    [
+      'a labelled pod with the sidecar and shareProcessNamespace',
+      input({ pod: { ...pod(), spec: { ...pod().spec!, shareProcessNamespace: true } } }),
+      {},
+      403,
+      'UnsafePodShape',
+      /through \/proc/,
     ],
     [
       'no role anywhere',

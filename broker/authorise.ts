@@ -6,6 +6,8 @@ import { EXTERNAL_ID, INJECTED_LABEL, LEGACY_EXTERNAL_ID, ROLE } from '../lib/an
 import { forbidden, unauthorized, type HttpError } from '../lib/errors.ts'
 import { quote, resolveRole, roleAnnotation, type RoleArn } from '../lib/role.ts'
 import { checkPolicy, type PolicyOptions } from '../lib/policy.ts'
+import { hasSidecarContainer, unsafePodShape } from '../lib/pod-shape.ts'
+import { POD_LAYOUT } from '../lib/sidecar-pod-layout.ts'
 import { sessionName, sourceIdentity } from './session-name.ts'
 import type { AssumeRoleInput, SessionTag } from './sts.ts'
 import type { ReviewedPod } from './token-review.ts'
@@ -118,12 +120,23 @@ function checkPod(
       `pod ${who} does not run as ServiceAccount ${r.serviceAccount}`,
     )
   }
-  if (pod.metadata?.labels?.[INJECTED_LABEL] !== 'true') {
+  return checkInjectedShape(pod, who)
+}
+
+/**
+ * The live pod looks injected and safe. Neither the label nor a container of our name proves the
+ * injector admitted it (anyone may write both, and the webhook ignores its own failures), so the
+ * rules that protect the sidecar's token are checked here again, on the pod as it runs.
+ */
+function checkInjectedShape(pod: V1Pod, who: string): HttpError | undefined {
+  if (pod.metadata?.labels?.[INJECTED_LABEL] !== 'true' || !hasSidecarContainer(pod)) {
     return forbidden(
       'PodNotInjected',
-      `pod ${who} was not admitted by the iam-sidecar injector (label ${INJECTED_LABEL} missing)`,
+      `pod ${who} was not admitted by the iam-sidecar injector (label ${INJECTED_LABEL} or container ${POD_LAYOUT.containerName} missing)`,
     )
   }
+  const unsafe = unsafePodShape(pod)
+  if (unsafe) return forbidden('UnsafePodShape', `pod ${who}: ${unsafe}`)
   return undefined
 }
 

@@ -35,7 +35,11 @@ const pod = (name: string, uid: string): V1Pod => ({
     annotations: { 'iam-sidecar/role': 'web' },
     labels: { 'iam-sidecar/injected': 'true' },
   },
-  spec: { serviceAccountName: 'app', containers: [] },
+  spec: {
+    serviceAccountName: 'app',
+    initContainers: [{ name: 'iam-sidecar', image: 'iam-sidecar:1', restartPolicy: 'Always' }],
+    containers: [],
+  },
 })
 const objects: ObjectLookup = {
   pod: async (_ns, name, uid) => pod(name, uid),

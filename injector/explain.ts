@@ -2,6 +2,7 @@
 // and which policy decides it. Pure: objects in, lines of text out.
 import type { V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-node'
 import { INJECTED_LABEL } from '../lib/annotations.ts'
+import { hasSidecarContainer } from '../lib/pod-shape.ts'
 import { resolveRole, roleAnnotation } from '../lib/role.ts'
 import { FULL_URI_ENV } from '../lib/sidecar-pod-layout.ts'
 import { planInjection, type InjectionConfig, type InjectionDecision } from './plan-injection.ts'
@@ -25,7 +26,7 @@ export function explain(
   const head = `pod ${namespace?.metadata?.name ?? pod.metadata?.namespace ?? '?'}/${podName(pod)}`
   // Admitted already: what matters now is what the broker will decide for it.
   const body =
-    pod.metadata?.labels?.[INJECTED_LABEL] === 'true'
+    pod.metadata?.labels?.[INJECTED_LABEL] === 'true' && hasSidecarContainer(pod)
       ? admittedLines(pod)
       : decisionLines(pod, planInjection(pod, namespace, sa, cfg), cfg)
   return [head, ...body, ...roleLines(s, cfg)]

@@ -5,7 +5,6 @@ import type { V1Container, V1Namespace, V1Pod, V1ServiceAccount } from '@kuberne
 import {
   HEALTH_PORT,
   INJECT,
-  INJECTED_LABEL,
   ROLE,
   RUN_AS_USER,
   SIDECAR_PORT,
@@ -18,7 +17,7 @@ import {
   type PolicyVerdict,
 } from '../lib/policy.ts'
 import { quote, resolveRole, roleAnnotation } from '../lib/role.ts'
-import { POD_LAYOUT } from '../lib/sidecar-pod-layout.ts'
+import { hasSidecarContainer, podContainers, unsafePodShape } from '../lib/pod-shape.ts'
 import { envEdit, type EnvEdit } from './app-env.ts'
 import type { InjectorConfig } from './config.ts'
 import { meshOf } from './mesh.ts'
@@ -80,6 +79,7 @@ export function planInjection(
 ): InjectionDecision {
   const skip = skipReason(pod)
   if (skip) return { kind: 'skip', reason: skip }
+  if (hasSidecarContainer(pod)) return checkInjected(pod, namespace, sa, cfg)
   const sidecar = sidecarFor(pod, namespace, cfg)
   if ('deny' in sidecar) return { kind: 'deny', message: sidecar.deny }
   const { spec } = sidecar
@@ -124,14 +124,36 @@ function sidecarFor(
   return { spec: sidecarSpec(cfg.sidecar, settings), warnings }
 }
 
-/** Why a pod is left alone: not asking, or already done (a second pass changes nothing). */
+/**
+ * Why a pod is left alone: it does not ask. The iam-sidecar/injected label is not a reason: anyone
+ * may set it, so a pod that arrives with it and no sidecar is injected like any other.
+ */
 function skipReason(pod: V1Pod): string | undefined {
   const inject = pod.metadata?.annotations?.[INJECT]
   if (inject === undefined) return `no ${INJECT} annotation`
   if (inject !== 'true') return `${INJECT} is ${quote(inject)}, not "true"`
-  if (pod.metadata?.labels?.[INJECTED_LABEL] === 'true' || hasSidecar(pod))
-    return 'already injected'
   return undefined
+}
+
+/**
+ * A pod that already holds a container by our name: a second pass (reinvocation) changes
+ * nothing, but a pod written that way by hand gets the checks that do not depend on what we add,
+ * so its shape and role are held to the same rules as an injected pod's.
+ */
+function checkInjected(
+  pod: V1Pod,
+  namespace: V1Namespace | undefined,
+  sa: V1ServiceAccount | undefined,
+  cfg: InjectionConfig,
+): InjectionDecision {
+  const unsafe = unsafePodShape(pod)
+  if (unsafe) return { kind: 'deny', message: unsafe }
+  const role = roleAnnotation(pod, sa)
+  if (role) {
+    const checked = checkRole(role, namespace, cfg)
+    if (checked.deny) return { kind: 'deny', message: checked.deny }
+  }
+  return { kind: 'skip', reason: 'already injected' }
 }
 
 /** Which containers get the env vars and what each gets, and warnings about their own settings. */
@@ -153,13 +175,13 @@ function targets(
   const injected = new Set([...containers, ...initContainers])
   const warnings = shadowWarnings(pod, injected)
   const env = new Map<string, EnvEdit>()
-  for (const c of allContainers(pod)) {
+  for (const c of podContainers(pod)) {
     if (!injected.has(c.name)) continue
     const edit = envEdit(c, spec)
     env.set(c.name, edit)
     warnings.push(...edit.warnings)
   }
-  const unknown = [...skip].filter((n) => !allContainers(pod).some((c) => c.name === n))
+  const unknown = [...skip].filter((n) => !podContainers(pod).some((c) => c.name === n))
   if (unknown.length > 0) {
     warnings.push(
       `${SKIP_CONTAINERS} names ${unknown.map((n) => quote(n, 63)).join(', ')}, which the pod does not have`,
@@ -168,23 +190,9 @@ function targets(
   return { containers, initContainers, env, warnings }
 }
 
-function allContainers(pod: V1Pod): V1Container[] {
-  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]
-}
-
-function hasSidecar(pod: V1Pod): boolean {
-  return allContainers(pod).some((c) => c.name === POD_LAYOUT.containerName)
-}
-
 /** Pod settings that would break the promise: say why and what to do. */
 function checkPodShape(pod: V1Pod, spec: SidecarSpec): string | undefined {
-  if (pod.spec?.hostNetwork) {
-    return "hostNetwork: true is not supported: 127.0.0.1 would be the node's loopback, shared with every host-network pod on the node; run the pod without hostNetwork, or remove the iam-sidecar/inject annotation"
-  }
-  if (pod.spec?.shareProcessNamespace) {
-    return "shareProcessNamespace: true is not supported: other containers could read the sidecar's ServiceAccount token through /proc; turn it off, or remove the iam-sidecar/inject annotation"
-  }
-  return reservedNames(pod, spec) ?? portClash(pod, spec)
+  return unsafePodShape(pod) ?? reservedNames(pod, spec) ?? portClash(pod, spec)
 }
 
 /** Containers of a pod share its network: a declared port equal to one of ours cannot both bind. */
@@ -193,7 +201,7 @@ function portClash(pod: V1Pod, spec: SidecarSpec): string | undefined {
     [spec.settings.sidecarPort, 'credentials endpoint', SIDECAR_PORT],
     [spec.settings.sidecarHealthPort, 'health listener', HEALTH_PORT],
   ]
-  for (const c of allContainers(pod)) {
+  for (const c of podContainers(pod)) {
     for (const p of c.ports ?? []) {
       if (p.protocol !== undefined && p.protocol !== 'TCP') continue
       const clash = ours.find(([port]) => port === p.containerPort)
@@ -210,7 +218,7 @@ function reservedNames(pod: V1Pod, spec: SidecarSpec): string | undefined {
   const clash = (pod.spec?.volumes ?? []).find((v) => names.has(v.name))
   if (clash) return `volume name ${clash.name} is reserved for iam-sidecar; rename the pod's volume`
   const paths = new Set((spec.container.volumeMounts ?? []).map((m) => m.mountPath))
-  for (const c of allContainers(pod)) {
+  for (const c of podContainers(pod)) {
     const m = (c.volumeMounts ?? []).find((vm) => paths.has(vm.mountPath))
     if (m)
       return `container ${c.name} mounts ${m.name} at ${m.mountPath}, which is reserved for iam-sidecar; mount it elsewhere`
@@ -252,7 +260,7 @@ function skipList(value: string | undefined): Set<string> {
 
 function shadowWarnings(pod: V1Pod, injected: Set<string>): string[] {
   const out: string[] = []
-  for (const c of allContainers(pod)) {
+  for (const c of podContainers(pod)) {
     if (!injected.has(c.name)) continue
     const set = (c.env ?? []).map((e) => e.name).filter((n) => SHADOWING_ENV.includes(n))
     if (set.length > 0) {

@@ -220,6 +220,34 @@ describe('broker on a real API server and moto', () => {
     await expectRefused(token, [403, 'PodNotInjected', /not admitted by the iam-sidecar injector/])
   })
 
+  it('checks the live pod itself: a forged iam-sidecar/injected label does not pass', async () => {
+    // Written by hand, as the API server stores it when no webhook checks it (the injector was
+    // down, or the pod does not ask for injection): the label, but no sidecar.
+    const bare = await podWith(
+      'forged-bare',
+      { 'iam-sidecar/role': 'web' },
+      { withoutSidecar: true },
+    )
+    await expectRefused(bare.token, [403, 'PodNotInjected', /container iam-sidecar missing/])
+    // The label and a container of our name, with the settings that expose the sidecar's token.
+    const hostNet = await podWith(
+      'forged-hostnet',
+      { 'iam-sidecar/role': 'web' },
+      {
+        spec: { hostNetwork: true },
+      },
+    )
+    await expectRefused(hostNet.token, [403, 'UnsafePodShape', /hostNetwork: true/])
+    const sharedPid = await podWith(
+      'forged-pid',
+      { 'iam-sidecar/role': 'web' },
+      {
+        spec: { shareProcessNamespace: true },
+      },
+    )
+    await expectRefused(sharedPid.token, [403, 'UnsafePodShape', /through \/proc/])
+  })
+
   it('refuses once the role annotation is changed to a forbidden role after creation', async () => {
     const { token } = await podWith('switch', { 'iam-sidecar/role': 'web' })
     assert.equal((await credentialsFor(token)).status, 200)

@@ -158,6 +158,45 @@ describe('injector behind a real API server', () => {
     )
   })
 
+  it('checks a pod that arrives with the iam-sidecar/injected label like any other', async () => {
+    const open = await cluster.freshNamespace('inject-forged', injector.selector, {
+      'iam-sidecar/permitted': '.*',
+    })
+    await createServiceAccount(cluster, open)
+    const asks = { 'iam-sidecar/inject': 'true', 'iam-sidecar/role': 'web' }
+    const labelled = (name: string, extra: Partial<V1Pod['spec']>): V1Pod => {
+      const p = pod(name, asks, extra)
+      return { ...p, metadata: { ...p.metadata, labels: { 'iam-sidecar/injected': 'true' } } }
+    }
+    const refused = (e: { code?: number; body?: string }, re: RegExp): boolean =>
+      e.code === 403 && re.test(String(e.body))
+    await assert.rejects(
+      core.createNamespacedPod({
+        namespace: open,
+        body: labelled('forged-hn', { hostNetwork: true }),
+      }),
+      (e: { code?: number; body?: string }) => refused(e, /hostNetwork: true is not supported/),
+    )
+    // A container of our name written by hand does not make the pod "already injected" either.
+    const ours = { name: L.containerName, image: 'example.com/not-ours:1', restartPolicy: 'Always' }
+    await assert.rejects(
+      core.createNamespacedPod({
+        namespace: open,
+        body: labelled('forged-pid', { shareProcessNamespace: true, initContainers: [ours] }),
+      }),
+      (e: { code?: number; body?: string }) => refused(e, /shareProcessNamespace: true/),
+    )
+    // The label alone, on a pod that is fine: it is injected (it would otherwise start bare).
+    const stored = await core.createNamespacedPod({
+      namespace: open,
+      body: labelled('labelled', {}),
+    })
+    assert.ok(
+      stored.spec!.initContainers?.some((c) => c.name === L.containerName),
+      'the labelled pod got the sidecar',
+    )
+  })
+
   it('exposes Prometheus metrics on its own port', async () => {
     const text = await (await fetch(`http://127.0.0.1:${injector.metricsPort}/metrics`)).text()
     for (const name of [

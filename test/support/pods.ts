@@ -1,5 +1,5 @@
 // Builders for test pods and their tokens on the real API server.
-import { CoreV1Api, type V1Pod } from '@kubernetes/client-node'
+import { CoreV1Api, type V1Pod, type V1PodSpec } from '@kubernetes/client-node'
 import type { TestCluster } from '../peers/cluster.ts'
 
 export interface PodSpec {
@@ -9,9 +9,16 @@ export interface PodSpec {
   readonly annotations?: Record<string, string>
   readonly labels?: Record<string, string>
   readonly nodeName?: string
+  /** Spec fields to add or override (hostNetwork, say). */
+  readonly spec?: Partial<V1PodSpec>
+  /** Leave out the sidecar container (a pod labelled injected by hand). */
+  readonly withoutSidecar?: boolean
 }
 
-/** A pod as the injector leaves it: labelled injected, bound to a node, never run (no kubelet). */
+/**
+ * A pod as the injector leaves it: labelled injected, with a container of the sidecar's name,
+ * bound to a node, never run (no kubelet).
+ */
 export async function createPod(cluster: TestCluster, p: PodSpec): Promise<V1Pod> {
   const core = cluster.kc.makeApiClient(CoreV1Api)
   return core.createNamespacedPod({
@@ -25,7 +32,11 @@ export async function createPod(cluster: TestCluster, p: PodSpec): Promise<V1Pod
       spec: {
         serviceAccountName: p.serviceAccount ?? 'app',
         nodeName: p.nodeName ?? 'node-a',
+        initContainers: p.withoutSidecar
+          ? []
+          : [{ name: 'iam-sidecar', image: 'registry.k8s.io/pause:3.10', restartPolicy: 'Always' }],
         containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.10' }],
+        ...p.spec,
       },
     },
   })
