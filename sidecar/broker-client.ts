@@ -1,6 +1,9 @@
 // CredentialSource backed by the broker (wire contract: lib/broker-wire.ts). HTTPS with the
-// configured CA; the projected token is re-read on every call because the kubelet rotates it.
+// configured CA; the projected token and the CA file are re-read on every call because the
+// kubelet rotates the one and updates the other (a ConfigMap or ClusterTrustBundle volume) when
+// the broker's CA rotates. Calls are rare (one per refresh), so reading two small files is cheap.
 import { readFile } from 'node:fs/promises'
+import { createSecureContext } from 'node:tls'
 import { Agent, request } from 'node:https'
 import { BROKER_CREDENTIALS_PATH, classifyBrokerStatus } from '../lib/broker-wire.ts'
 import { parseBody, type Credentials } from '../lib/credentials.ts'
@@ -11,23 +14,27 @@ const MAX_MESSAGE_CHARS = 512
 
 export interface BrokerClientOptions {
   readonly brokerUrl: URL
-  /** PEM bundle; undefined uses the system trust store. */
-  readonly ca: string | undefined
+  /** PEM bundle file; undefined uses the system trust store. */
+  readonly caFile: string | undefined
   readonly tokenFile: string
   readonly timeoutMs: number
+  /** Told when the CA file changed and is used from now on, or could not be used. */
+  readonly onCa?: (event: { reloaded: true } | { reloaded: false; reason: string }) => void
 }
 
 export class BrokerClient implements CredentialSource {
   readonly #o: BrokerClientOptions
-  readonly #agent: Agent
   readonly #url: URL
+  #agent: Agent | undefined
+  /** The CA bundle #agent trusts, as read from the file. */
+  #ca: string | undefined
   constructor(o: BrokerClientOptions) {
     this.#o = o
-    this.#agent = new Agent({ keepAlive: true, maxSockets: 2, ...(o.ca ? { ca: o.ca } : {}) })
     this.#url = new URL(BROKER_CREDENTIALS_PATH, o.brokerUrl)
   }
 
   async fetch(): Promise<Credentials> {
+    await this.#trustCurrentCa()
     const token = await this.#readToken()
     const { status, body } = await this.#get(token)
     const outcome = classifyBrokerStatus(status)
@@ -48,6 +55,38 @@ export class BrokerClient implements CredentialSource {
       code ?? `Broker${status}`,
       `broker answered ${status}${message ? `: ${message}` : ''}`,
     )
+  }
+
+  /**
+   * A new agent when the CA file's content changed; its old keep-alive sockets are closed, so
+   * the next call verifies the broker against the new bundle. An unreadable or broken file keeps
+   * the bundle in use (a volume update swaps a symlink; a half-written file must not lock us out),
+   * and fails the call only when there is none yet.
+   */
+  async #trustCurrentCa(): Promise<void> {
+    const file = this.#o.caFile
+    if (file === undefined) {
+      this.#agent ??= newAgent(undefined)
+      return
+    }
+    let ca: string
+    try {
+      ca = await readFile(file, 'utf8')
+      if (ca === this.#ca) return
+      createSecureContext({ ca }) // throws on a bundle that is not PEM certificates
+      if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it')
+    } catch (err) {
+      const reason = `cannot use the broker CA file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`
+      if (this.#agent === undefined)
+        throw new UpstreamError('transient', 'BrokerCaUnreadable', reason)
+      this.#o.onCa?.({ reloaded: false, reason: `${reason}; keeping the CA read before` })
+      return
+    }
+    const first = this.#agent === undefined
+    this.#agent?.destroy()
+    this.#agent = newAgent(ca)
+    this.#ca = ca
+    if (!first) this.#o.onCa?.({ reloaded: true })
   }
 
   async #readToken(): Promise<string> {
@@ -78,7 +117,7 @@ export class BrokerClient implements CredentialSource {
         this.#url,
         {
           method: 'GET',
-          agent: this.#agent,
+          agent: this.#agent!,
           timeout: this.#o.timeoutMs,
           headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
         },
@@ -102,6 +141,10 @@ export class BrokerClient implements CredentialSource {
       req.end()
     })
   }
+}
+
+function newAgent(ca: string | undefined): Agent {
+  return new Agent({ keepAlive: true, maxSockets: 2, ...(ca ? { ca } : {}) })
 }
 
 /** code/message of a broker error body, cleaned for logs and the sidecar's own error bodies. */

@@ -1,12 +1,11 @@
 // `iam-sidecar sidecar`: wiring only. Parse config, write the pod secret, start the cache and
 // the server, stop cleanly on SIGTERM.
-import { readFileSync } from 'node:fs'
 import { systemClock, systemRandom } from '../lib/clock.ts'
 import { createLogger } from '../lib/log.ts'
 import { BrokerClient } from './broker-client.ts'
 import { loadSidecarConfig } from './config.ts'
 import { CredentialCache } from './credential-cache.ts'
-import { generateSecret, secretMatcher, writeSecret } from './secret.ts'
+import { loadOrCreateSecret, secretMatcher } from './secret.ts'
 import { createHealthApp, createSidecarApp } from './app.ts'
 import { serveApp } from './server.ts'
 
@@ -14,13 +13,16 @@ export async function main(argv: readonly string[]): Promise<void> {
   const started = performance.now()
   const cfg = loadSidecarConfig(argv)
   const log = createLogger({ level: cfg.logLevel, component: 'sidecar' })
-  const secret = generateSecret()
-  const secretFile = writeSecret(cfg.secretDir, secret)
+  const { secret, file: secretFile, kept: secretKept } = loadOrCreateSecret(cfg.secretDir)
   const source = new BrokerClient({
     brokerUrl: cfg.brokerUrl,
-    ca: cfg.brokerCaFile ? readFileSync(cfg.brokerCaFile, 'utf8') : undefined,
+    caFile: cfg.brokerCaFile,
     tokenFile: cfg.tokenFile,
     timeoutMs: cfg.upstreamTimeout,
+    onCa: (e) =>
+      e.reloaded
+        ? log.info('broker CA changed; verifying the broker with the new bundle')
+        : log.warn(e.reason),
   })
   const cache = new CredentialCache({
     source,
@@ -45,6 +47,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   log.info('listening', {
     url: `http://${cfg.bindAddress}:${cfg.port}/v1/credentials`,
     secretFile,
+    reusedFromLastRun: secretKept,
     broker: cfg.brokerUrl.origin,
     startupMs: Math.round(performance.now() - started),
   })

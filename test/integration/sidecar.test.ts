@@ -3,10 +3,22 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
-import { statSync } from 'node:fs'
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { useCluster } from '../peers/cluster.ts'
 import { freePort } from '../peers/ports.ts'
+import { createPki } from '../peers/pki.ts'
 import { startTestBroker, type TestBroker } from '../support/test-broker.ts'
 import { readSecret, startSidecar, type SidecarProcess } from '../support/sidecar-process.ts'
 
@@ -228,5 +240,77 @@ describe('sidecar probe listener', () => {
     })
     assert.equal(creds.status, 404)
     assert.ok(!(await creds.text()).includes('SecretAccessKey'))
+  })
+})
+
+describe('sidecar across a restart and a broker CA rotation', () => {
+  it('keeps the pod secret when its container restarts: a client that read it once still gets credentials', async () => {
+    const b = await brokerWith(3600)
+    const podDir = mkdtempSync(join(tmpdir(), 'iam-sidecar-pod-'))
+    cleanups.push(async () => rmSync(podDir, { recursive: true, force: true }))
+    const first = await startSidecar({
+      brokerUrl: b.url,
+      caFile: cluster.info.caCertFile,
+      token: SA_TOKEN,
+      podDir,
+    })
+    // What botocore 1.32 to 1.34.40 does: read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE once.
+    const readOnce = readSecret(first)
+    await first.stop()
+    // The kubelet starts the container again with the same memory emptyDir.
+    const again = await startSidecar({
+      brokerUrl: b.url,
+      caFile: cluster.info.caCertFile,
+      token: SA_TOKEN,
+      podDir,
+    })
+    cleanups.push(() => again.stop())
+    assert.equal(readSecret(again), readOnce, 'the secret file is unchanged')
+    assert.equal((await getCreds(again, { authorization: readOnce })).status, 200)
+    assert.match(again.output(), /"reusedFromLastRun":true/)
+  })
+
+  it('replaces a secret file that is not one of its own', async () => {
+    const b = await brokerWith(3600)
+    const podDir = mkdtempSync(join(tmpdir(), 'iam-sidecar-pod-'))
+    cleanups.push(async () => rmSync(podDir, { recursive: true, force: true }))
+    mkdirSync(join(podDir, 'secret'))
+    writeFileSync(join(podDir, 'secret', 'token'), 'chosen-by-someone-else')
+    const sp = await startSidecar({
+      brokerUrl: b.url,
+      caFile: cluster.info.caCertFile,
+      token: SA_TOKEN,
+      podDir,
+    })
+    cleanups.push(() => sp.stop())
+    assert.match(readSecret(sp), /^[A-Za-z0-9_-]{43}$/)
+    assert.equal((await getCreds(sp, { authorization: 'chosen-by-someone-else' })).status, 401)
+  })
+
+  it('trusts a rotated broker CA at its next refresh, without a restart', async () => {
+    const b = await brokerWith(10) // refresh at ~5 s, expiry at 10 s
+    const podDir = mkdtempSync(join(tmpdir(), 'iam-sidecar-pod-'))
+    cleanups.push(async () => rmSync(podDir, { recursive: true, force: true }))
+    // The broker CA volume, as the kubelet keeps it: a file it replaces when the ConfigMap (or
+    // ClusterTrustBundle) changes.
+    const caFile = join(podDir, 'broker-ca.crt')
+    copyFileSync(cluster.info.caCertFile, caFile)
+    const sp = await startSidecar({ brokerUrl: b.url, caFile, token: SA_TOKEN, podDir })
+    cleanups.push(() => sp.stop())
+    const before = (await (await getCreds(sp)).json()) as { AccessKeyId: string }
+    // A new CA: the broker serves a certificate from it, and the volume gets the new bundle.
+    const pkiDir = mkdtempSync(join(tmpdir(), 'iam-sidecar-ca2-'))
+    cleanups.push(async () => rmSync(pkiDir, { recursive: true, force: true }))
+    const next = createPki(pkiDir)
+    b.rotate(next.issueServing('test-broker'))
+    writeFileSync(`${caFile}.tmp`, readFileSync(next.caCert))
+    renameSync(`${caFile}.tmp`, caFile)
+    // Past the first credentials' expiry: only a refresh through the new CA can answer 200.
+    await sleep(11_000)
+    const res = await getCreds(sp)
+    const after = (await res.json()) as { AccessKeyId?: string; code?: string }
+    assert.equal(res.status, 200, JSON.stringify(after))
+    assert.notEqual(after.AccessKeyId, before.AccessKeyId)
+    assert.match(sp.output(), /broker CA changed/)
   })
 })

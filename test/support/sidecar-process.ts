@@ -14,6 +14,7 @@ export interface SidecarProcess {
   readonly url: string
   readonly secretFile: string
   readonly tokenFile: string
+  readonly podDir: string
   readonly child: ChildProcess
   /** Everything the sidecar logged so far. */
   output(): string
@@ -26,8 +27,14 @@ export async function startSidecar(o: {
   token: string
   extraArgs?: readonly string[]
   waitReady?: boolean
+  /**
+   * The pod's directory (its secret emptyDir and token) from an earlier run, as a restarted
+   * container finds it; the caller removes it. Default: a new one, removed by stop().
+   */
+  podDir?: string
 }): Promise<SidecarProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'iam-sidecar-pod-'))
+  const dir = o.podDir ?? mkdtempSync(join(tmpdir(), 'iam-sidecar-pod-'))
+  const owned = o.podDir === undefined
   const tokenFile = join(dir, 'sa-token')
   writeFileSync(tokenFile, o.token)
   const port = await freePort()
@@ -52,9 +59,10 @@ export async function startSidecar(o: {
     tokenFile,
     child: program.child,
     output: program.output,
+    podDir: dir,
     async stop() {
       await program.stop()
-      rmSync(dir, { recursive: true, force: true })
+      if (owned) rmSync(dir, { recursive: true, force: true })
     },
   }
   const want = o.waitReady === false ? '/healthz' : '/readyz'
@@ -65,7 +73,8 @@ export async function startSidecar(o: {
       pollMs: 50,
     })
   } catch (err) {
-    rmSync(dir, { recursive: true, force: true })
+    await program.stop()
+    if (owned) rmSync(dir, { recursive: true, force: true })
     throw err
   }
   return sp

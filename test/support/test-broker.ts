@@ -27,6 +27,8 @@ export interface TestBroker {
   /** Queues modes for the next calls; when the queue is empty, `fallback` applies. */
   script(...modes: BrokerMode[]): void
   setFallback(mode: BrokerMode): void
+  /** Serves another certificate from now on and drops open connections (a CA rotation). */
+  rotate(tls: CertFiles): void
   close(): Promise<void>
 }
 
@@ -110,6 +112,10 @@ export async function startTestBroker(o: TestBrokerOptions): Promise<TestBroker>
     issued,
     script: (...modes) => void queue.push(...modes),
     setFallback: (mode) => void (fallback = mode),
+    rotate(tls) {
+      server.setSecureContext({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) })
+      server.closeAllConnections()
+    },
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections()
