@@ -20,6 +20,7 @@ import {
   logLevelFlag,
   metricsFlags,
   refreshWindowFlag,
+  shutdownDelayFlag,
   tokenAudienceFlag,
 } from '../lib/common-flags.ts'
 
@@ -67,6 +68,7 @@ export const BROKER_FLAGS = {
     optional: true,
     description: "This broker's node in node mode (from the downward API, spec.nodeName).",
   }),
+  shutdownDelay: shutdownDelayFlag(E),
   kubeconfig: kubeconfigFlag(E),
   tokenAudience: tokenAudienceFlag(
     E,

@@ -1,5 +1,6 @@
 // `iam-sidecar broker`: wiring only. Everything the broker talks to is built here and injected.
 import { createServer } from 'node:https'
+import { Drain } from '../lib/drain.ts'
 import { closeServer, listen } from '../lib/servers.ts'
 import { hostname } from 'node:os'
 import { getRequestListener } from '@hono/node-server'
@@ -30,6 +31,8 @@ export interface BrokerRuntime {
   readonly port: number
   readonly metricsPort: number
   readonly metrics: BrokerMetrics
+  /** SIGTERM: fail readiness, keep serving for --shutdown-delay, then finish what is in flight. */
+  drain(): Promise<void>
   close(): Promise<void>
 }
 
@@ -125,9 +128,12 @@ export async function startBroker(
       windowMs: cfg.eventInterval,
     }),
   }
+  const drain = new Drain()
   const app = createBrokerApp({
     issue: (token) => issueCredentials(token, deps),
     readiness: (): Readiness => {
+      if (drain.draining)
+        return { ready: false, code: 'ShuttingDown', message: 'the broker is shutting down' }
       if (!objects.synced)
         return { ready: false, code: 'NotReady', message: 'informers not synced yet' }
       if (base.value === undefined)
@@ -151,6 +157,7 @@ export async function startBroker(
     },
     getRequestListener(app.fetch),
   )
+  drain.add(server)
   const stopReload = reloadOnChange(server, tlsFiles, { log, intervalMs: 5_000 })
   await listen(server, cfg.port, cfg.bindAddress)
   const metricsServer = await serveMetrics(
@@ -171,6 +178,7 @@ export async function startBroker(
     port,
     metricsPort,
     metrics,
+    drain: () => drain.drain({ delayMs: cfg.shutdownDelay, log }),
     async close() {
       stopReload()
       base.stop()
@@ -221,7 +229,11 @@ class BaseRoleArn {
 export async function main(argv: readonly string[]): Promise<void> {
   const cfg = loadBrokerConfig(argv)
   const broker = await startBroker(cfg)
-  const shutdown = (): void => void broker.close().then(() => process.exit(0))
+  const shutdown = (): void =>
+    void broker
+      .drain()
+      .then(() => broker.close())
+      .then(() => process.exit(0))
   process.once('SIGTERM', shutdown)
   process.once('SIGINT', shutdown)
 }

@@ -18,6 +18,7 @@ import {
   policyFlags,
   kubeconfigFlag,
   logLevelFlag,
+  shutdownDelayFlag,
   metricsFlags,
   tokenAudienceFlag,
 } from '../lib/common-flags.ts'
@@ -39,6 +40,7 @@ export const INJECTOR_FLAGS = {
     default: '0.0.0.0',
     description: 'Listen address of the webhook.',
   }),
+  shutdownDelay: shutdownDelayFlag(E),
   tlsCertFile: stringFlag({
     name: 'tls-cert-file',
     env: `${E}TLS_CERT_FILE`,

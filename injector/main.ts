@@ -7,6 +7,7 @@ import { InformerLookup } from '../lib/kube-objects.ts'
 import { createLogger, type Logger } from '../lib/log.ts'
 import { serveMetrics } from '../lib/metrics-server.ts'
 import { selfSignedBundle } from '../lib/self-signed.ts'
+import { Drain } from '../lib/drain.ts'
 import { closeServer, listen } from '../lib/servers.ts'
 import { readTls, reloadOnChange } from '../lib/tls-reload.ts'
 import { createInjectorApp } from './app.ts'
@@ -20,6 +21,8 @@ export interface InjectorRuntime {
   readonly metricsPort: number
   /** The CA of the serving certificate when self-bootstrapped. */
   readonly caPem: string | undefined
+  /** SIGTERM: fail readiness, keep serving for --shutdown-delay, then finish what is in flight. */
+  drain(): Promise<void>
   close(): Promise<void>
 }
 
@@ -39,14 +42,16 @@ export async function startInjector(
     .catch((err: unknown) => log.error('informers failed to start', { error: err as Error }))
   const decideConfig = injectionConfigOf(cfg)
   const metrics = new InjectorMetrics()
+  const drain = new Drain()
   const app = createInjectorApp({
     lookups,
     config: () => decideConfig,
-    ready: () => lookups.synced,
+    ready: () => lookups.synced && !drain.draining,
     metrics,
     log,
   })
   const { server, caPem, stopTls } = await tlsServer(cfg, kc, log, getRequestListener(app.fetch))
+  drain.add(server)
   await listen(server, cfg.port, cfg.bindAddress)
   const metricsServer = await serveMetrics(
     metrics.registry,
@@ -60,6 +65,7 @@ export async function startInjector(
     port,
     metricsPort,
     caPem,
+    drain: () => drain.drain({ delayMs: cfg.shutdownDelay, log }),
     async close() {
       stopTls()
       await started
@@ -109,7 +115,11 @@ async function tlsServer(
 export async function main(argv: readonly string[]): Promise<void> {
   const cfg = loadInjectorConfig(argv)
   const injector = await startInjector(cfg)
-  const shutdown = (): void => void injector.close().then(() => process.exit(0))
+  const shutdown = (): void =>
+    void injector
+      .drain()
+      .then(() => injector.close())
+      .then(() => process.exit(0))
   process.once('SIGTERM', shutdown)
   process.once('SIGINT', shutdown)
 }

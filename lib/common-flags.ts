@@ -47,6 +47,18 @@ export function refreshWindowFlag(o: {
   )
 }
 
+/** How long a server keeps serving after SIGTERM while its readiness fails (lib/drain.ts). */
+export function shutdownDelayFlag(prefix: string): Flag<number> {
+  return durationFlag({
+    name: 'shutdown-delay',
+    env: `${prefix}SHUTDOWN_DELAY`,
+    default: '5s',
+    maxMs: 60_000,
+    description:
+      'After SIGTERM, keep serving this long while readiness fails, so that the Service and keep-alive clients move to other replicas before this one stops accepting; then requests in flight get up to 20s. Keep terminationGracePeriodSeconds above the sum.',
+  })
+}
+
 export function kubeconfigFlag(
   prefix: string,
   description = 'Kubeconfig file; default: in-cluster ServiceAccount.',

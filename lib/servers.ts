@@ -17,9 +17,19 @@ export function listen(server: Server | HttpServer, port: number, host: string):
   })
 }
 
-export function closeServer(server: Server | HttpServer): Promise<void> {
+/**
+ * Stops accepting and resolves once every connection is closed. server.close() ends idle
+ * keep-alive connections (Node ≥ 19); busy ones may finish their request for `graceMs`, after
+ * which what is still open is cut. 0 (tests, and after a drain) cuts them at once.
+ */
+export function closeServer(server: Server | HttpServer, graceMs = 0): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve())
-    server.closeAllConnections()
+    const cut = setTimeout(() => server.closeAllConnections(), graceMs)
+    cut.unref()
+    server.close(() => {
+      clearTimeout(cut)
+      resolve()
+    })
+    server.closeIdleConnections()
   })
 }

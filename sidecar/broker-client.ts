@@ -103,9 +103,18 @@ export class BrokerClient implements CredentialSource {
     }
   }
 
-  #get(token: string): Promise<{ status: number; body: string }> {
+  /**
+   * One GET; once more if a reused keep-alive socket was reset before any answer: the broker
+   * closed it as idle (or while draining) just as we sent, so the request never reached it.
+   */
+  #get(token: string, retried = false): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-      const fail = (err: Error): void =>
+      const fail = (err: Error): void => {
+        const code = (err as NodeJS.ErrnoException).code
+        if (!retried && req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE')) {
+          this.#get(token, true).then(resolve, reject)
+          return
+        }
         reject(
           new UpstreamError(
             'transient',
@@ -113,6 +122,7 @@ export class BrokerClient implements CredentialSource {
             `broker request failed: ${err.message}`,
           ),
         )
+      }
       const req = request(
         this.#url,
         {
