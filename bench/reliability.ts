@@ -1,4 +1,4 @@
-// npm run bench:reliability: runs the load, fault, fuzz and identity benchmarks (each its own script and
+// npm run bench:reliability: runs the load, fault, fuzz, identity and rollout (real node) benchmarks (each its own script and
 // process, each writing bench/results/reliability-<part>.json) and merges them into
 // bench/results/reliability.json. `npm run soak` runs the same with a 10-minute load.
 import { spawnSync } from 'node:child_process'
@@ -7,7 +7,7 @@ import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { repoRoot } from '../test/peers/paths.ts'
 
-const PARTS = ['load', 'faults', 'fuzz', 'identity'] as const
+const PARTS = ['load', 'faults', 'fuzz', 'identity', 'rollout'] as const
 const KEYS = [
   'sdk_errors_during_faults',
   'fuzz_inputs',
@@ -22,6 +22,8 @@ const KEYS = [
   'sts_calls_per_min_throttled',
   'recovery_seconds',
   'broker_identity_fault_pods_dropped',
+  'rollout_failed_admissions',
+  'rollout_sdk_errors',
 ] as const
 
 const results: Record<string, number | string> = {}

@@ -10,6 +10,7 @@ import { POD_LAYOUT as L } from '../../lib/sidecar-pod-layout.ts'
 import { containerPid, loadImages, nodeCtr, sidecarVolumeFile } from './node-cluster.ts'
 import { getInNetns } from './in-netns.ts'
 import { kubeFor, until } from './kubectl.ts'
+import { rolloutUnderLoad } from './rollout.ts'
 import { useNode } from './use-node.ts'
 import {
   appDeployment,
@@ -233,6 +234,9 @@ describe('the chart on a real node', { timeout: 900_000 }, () => {
     const pod = (await podsOf(kube, tenant, 'app=reader')).find(isReady)!
     const status = pod.status.initContainerStatuses!.find((s) => s.name === L.containerName)!
     const id = status.containerID!.replace('containerd://', '')
+    // What an SDK that reads the token file once holds (botocore 1.32 to 1.34.40).
+    const secretFile = sidecarVolumeFile(node, pod.metadata.uid, 'secret')
+    const secretBefore = readFileSync(secretFile, 'utf8')
     nodeCtr(node.containerdSocket, ['tasks', 'kill', '-s', 'SIGKILL', id])
     const restarted = await until(
       'sidecar restarted and ready',
@@ -247,6 +251,10 @@ describe('the chart on a real node', { timeout: 900_000 }, () => {
       restarted.status.containerStatuses![0]!.restartCount,
       0,
       'the app container kept running',
+    )
+    assert.ok(
+      readFileSync(secretFile, 'utf8') === secretBefore,
+      'the restarted sidecar kept the per-pod secret (the memory emptyDir outlives it)',
     )
     // A new SDK process in the app container (no shell in the image: kubectl exec runs node).
     const out = await kube.kubectl([
@@ -408,6 +416,34 @@ describe('the chart on a real node', { timeout: 900_000 }, () => {
       'outage-asks',
       '--wait=false',
     ])
+  })
+
+  it('rolls the injector and the broker under a stream of admissions, credential fetches and SDK calls, and none fails', async (t) => {
+    const runningApp = (await podsOf(kube, tenant, 'app=reader')).find(isReady)!
+    const r = await rolloutUnderLoad(kube, node, {
+      tenant,
+      runningApp,
+      role: (name) => `app-rollout-${name}`,
+    })
+    t.diagnostic(
+      JSON.stringify({
+        rolloutMs: r.rolloutMs,
+        admissions: r.admissions,
+        failedAdmissions: r.failedAdmissions.length,
+        fetches: r.fetches,
+        failedFetches: r.failedFetchCount,
+        sdkErrors: r.sdkErrors.length,
+      }),
+    )
+    assert.ok(r.admissions > 20, `${r.admissions} admissions during the rollout`)
+    assert.ok(r.fetches > 100, `${r.fetches} credential fetches during the rollout`)
+    assert.deepEqual(
+      r.failedAdmissions,
+      [],
+      `${r.failedAdmissions.length} of ${r.admissions} admissions failed`,
+    )
+    assert.deepEqual(r.failedFetches, [], `of ${r.fetches} credential fetches`)
+    assert.deepEqual(r.sdkErrors, [])
   })
 
   it("refuses a deleted pod's token at the broker", async () => {

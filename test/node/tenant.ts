@@ -13,7 +13,13 @@ export const SDK_JS = 'docker.io/library/iam-sidecar-sdk-js-v3:test'
 export const SDK_GO = 'docker.io/library/iam-sidecar-sdk-go-v2:test'
 
 export interface Pod {
-  metadata: { name: string; uid: string; deletionTimestamp?: string; creationTimestamp?: string }
+  metadata: {
+    name: string
+    uid: string
+    deletionTimestamp?: string
+    creationTimestamp?: string
+    labels?: Record<string, string>
+  }
   spec: {
     nodeName?: string
     initContainers?: PodContainer[]
