@@ -12,7 +12,9 @@ import {
   type V1Pod,
   type V1ServiceAccount,
 } from '@kubernetes/client-node'
+import { INJECTED_LABEL } from './annotations.ts'
 import { unavailable } from './errors.ts'
+import { podView } from './pod-view.ts'
 import type { Logger } from './log.ts'
 
 export interface ObjectLookup {
@@ -46,17 +48,23 @@ export class InformerLookup implements ObjectLookup {
     const api = kc.makeApiClient(CoreV1Api)
     this.#api = api
     this.#log = o.log
-    // In node mode only this node's pods are watched: less memory, and nothing to leak.
+    // Only pods the injector labelled are watched (a pod without the label is refused anyway;
+    // the GET fallback finds it to say so), in node mode only this node's, and of each only the
+    // fields authorisation reads (podView): memory grows with injected pods, by little.
     const fieldSelector = o.nodeName ? `spec.nodeName=${o.nodeName}` : undefined
+    const labelSelector = `${INJECTED_LABEL}=true`
     const watch = new Watch(kc)
     this.#pods = !o.pods
       ? undefined
-      : new ListWatch(
+      : new ListWatch<V1Pod>(
           '/api/v1/pods',
-          watch,
-          () => api.listPodForAllNamespaces({ fieldSelector }),
+          viewingWatch(watch, podView),
+          async () => {
+            const list = await api.listPodForAllNamespaces({ fieldSelector, labelSelector })
+            return { ...list, items: list.items.map(podView) }
+          },
           false,
-          undefined,
+          labelSelector,
           fieldSelector,
         )
     this.#namespaces = new ListWatch('/api/v1/namespaces', watch, () => api.listNamespace(), false)
@@ -126,6 +134,20 @@ export class InformerLookup implements ObjectLookup {
       })
     }
   }
+}
+
+/** A Watch whose ADDED and MODIFIED objects reach the informer as `view` of them. */
+function viewingWatch(watch: Watch, view: (pod: V1Pod) => V1Pod): Watch {
+  return {
+    watch: (path, query, callback, done) =>
+      watch.watch(
+        path,
+        query,
+        (phase: string, obj: V1Pod, raw: unknown) =>
+          callback(phase, phase === 'ADDED' || phase === 'MODIFIED' ? view(obj) : obj, raw),
+        done,
+      ),
+  } as Watch
 }
 
 /** Starts an informer and records it once a start finishes without an error. */
