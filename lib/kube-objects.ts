@@ -14,7 +14,7 @@ import {
 } from '@kubernetes/client-node'
 import { INJECTED_LABEL } from './annotations.ts'
 import { unavailable } from './errors.ts'
-import { podView } from './pod-view.ts'
+import { namespaceView, podView, serviceAccountView } from './object-views.ts'
 import type { Logger } from './log.ts'
 
 export interface ObjectLookup {
@@ -50,7 +50,7 @@ export class InformerLookup implements ObjectLookup {
     this.#log = o.log
     // Only pods the injector labelled are watched (a pod without the label is refused anyway;
     // the GET fallback finds it to say so), in node mode only this node's, and of each only the
-    // fields authorisation reads (podView): memory grows with injected pods, by little.
+    // fields authorisation reads (lib/object-views.ts): memory grows with injected pods, by little.
     const fieldSelector = o.nodeName ? `spec.nodeName=${o.nodeName}` : undefined
     const labelSelector = `${INJECTED_LABEL}=true`
     const watch = new Watch(kc)
@@ -59,19 +59,22 @@ export class InformerLookup implements ObjectLookup {
       : new ListWatch<V1Pod>(
           '/api/v1/pods',
           viewingWatch(watch, podView),
-          async () => {
-            const list = await api.listPodForAllNamespaces({ fieldSelector, labelSelector })
-            return { ...list, items: list.items.map(podView) }
-          },
+          async () =>
+            viewList(await api.listPodForAllNamespaces({ fieldSelector, labelSelector }), podView),
           false,
           labelSelector,
           fieldSelector,
         )
-    this.#namespaces = new ListWatch('/api/v1/namespaces', watch, () => api.listNamespace(), false)
-    this.#sas = new ListWatch(
+    this.#namespaces = new ListWatch<V1Namespace>(
+      '/api/v1/namespaces',
+      viewingWatch(watch, namespaceView),
+      async () => viewList(await api.listNamespace(), namespaceView),
+      false,
+    )
+    this.#sas = new ListWatch<V1ServiceAccount>(
       '/api/v1/serviceaccounts',
-      watch,
-      () => api.listServiceAccountForAllNamespaces(),
+      viewingWatch(watch, serviceAccountView),
+      async () => viewList(await api.listServiceAccountForAllNamespaces(), serviceAccountView),
       false,
     )
   }
@@ -136,14 +139,19 @@ export class InformerLookup implements ObjectLookup {
   }
 }
 
+/** A list whose items are `view` of the listed objects. */
+function viewList<T, L extends { items: T[] }>(list: L, view: (o: T) => T): L {
+  return { ...list, items: list.items.map(view) }
+}
+
 /** A Watch whose ADDED and MODIFIED objects reach the informer as `view` of them. */
-function viewingWatch(watch: Watch, view: (pod: V1Pod) => V1Pod): Watch {
+function viewingWatch<T>(watch: Watch, view: (o: T) => T): Watch {
   return {
     watch: (path, query, callback, done) =>
       watch.watch(
         path,
         query,
-        (phase: string, obj: V1Pod, raw: unknown) =>
+        (phase: string, obj: T, raw: unknown) =>
           callback(phase, phase === 'ADDED' || phase === 'MODIFIED' ? view(obj) : obj, raw),
         done,
       ),

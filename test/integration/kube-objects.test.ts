@@ -1,5 +1,5 @@
 // The broker's informers on a real API server: only pods the injector labelled are watched, and
-// only the fields authorisation reads are kept of them (lib/pod-view.ts); any other pod is still
+// only the fields authorisation reads are kept of them (lib/object-views.ts); any other pod is still
 // found by a GET, so the broker can say why it refuses it.
 import { after, before, it } from 'node:test'
 import assert from 'node:assert/strict'

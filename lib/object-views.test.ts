@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import type { V1Namespace, V1Pod } from '@kubernetes/client-node'
+import type { V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-node'
 import { authorise, type AuthoriseConfig } from '../broker/authorise.ts'
 import { DEFAULT_POLICY_OPTIONS } from './policy.ts'
-import { podView } from './pod-view.ts'
+import { namespaceView, podView, serviceAccountView } from './object-views.ts'
 
 const cfg: AuthoriseConfig = {
   mode: 'node',
@@ -23,7 +23,22 @@ const reviewed = {
   nodeName: 'node-a',
 }
 const namespace: V1Namespace = {
-  metadata: { name: 'team-a', annotations: { 'iam-sidecar/permitted': '.*' } },
+  metadata: {
+    name: 'team-a',
+    labels: { 'istio-injection': 'enabled' },
+    annotations: { 'iam-sidecar/permitted': 'arn:aws:iam::123456789012:role/(web|sa-role)' },
+    managedFields: [{ manager: 'kubectl', operation: 'Update' }],
+  },
+  spec: { finalizers: ['kubernetes'] },
+  status: { phase: 'Active' },
+}
+const serviceAccount: V1ServiceAccount = {
+  metadata: {
+    name: 'app',
+    namespace: 'team-a',
+    annotations: { 'iam-sidecar/role': 'sa-role' },
+  },
+  secrets: [{ name: 'app-token' }],
 }
 
 /** An injected pod as the API server returns it: status, managedFields, env, mounts, probes. */
@@ -85,7 +100,12 @@ function fullPod(
   }
 }
 
-describe('podView', () => {
+function noRole(): V1Pod {
+  const pod = fullPod()
+  return { ...pod, metadata: { ...pod.metadata, annotations: {} } }
+}
+
+describe('object views', () => {
   const cases: [string, V1Pod][] = [
     ['an injected pod', fullPod()],
     ['hostNetwork', fullPod({ hostNetwork: true })],
@@ -93,15 +113,22 @@ describe('podView', () => {
     ['no sidecar container', fullPod({ initContainers: [] })],
     ['no label', fullPod({}, {} as { 'iam-sidecar/injected': string })],
     ['another ServiceAccount', fullPod({ serviceAccountName: 'other' })],
+    ['no role on the pod (the ServiceAccount names one)', noRole()],
   ]
   for (const [name, pod] of cases) {
     it(`authorises ${name} as the full pod does`, () => {
-      const whole = authorise({ reviewed, pod, namespace, serviceAccount: undefined }, cfg)
+      const whole = authorise({ reviewed, pod, namespace, serviceAccount }, cfg)
       const view = authorise(
-        { reviewed, pod: podView(pod), namespace, serviceAccount: undefined },
+        {
+          reviewed,
+          pod: podView(pod),
+          namespace: namespaceView(namespace),
+          serviceAccount: serviceAccountView(serviceAccount),
+        },
         cfg,
       )
       assert.deepEqual(view, whole)
+      if (name === 'an injected pod' || name.startsWith('no role')) assert.equal(whole.ok, true)
     })
   }
 
