@@ -3,7 +3,8 @@
 // - storm: 2,000 pods with real pod-bound tokens ask at once while STS (moto behind a shim)
 //   takes 50 ms more per AssumeRole; every pod must be served (503s are retried like a sidecar
 //   does), and STS calls must equal sessions (no duplicate AssumeRole for a pod).
-// - STS calls per session-hour on a compressed clock (bench/compressed-clock.ts).
+// - STS calls per session-hour on a compressed clock (bench/compressed-clock.ts), with one
+//   broker and with two replicas behind the Service (each its own cache), in both scopes.
 // Writes bench/results/broker.json.
 import { readFileSync } from 'node:fs'
 import { Agent, request } from 'node:https'
@@ -115,6 +116,14 @@ async function main(): Promise<void> {
 
       console.log('# STS calls per session-hour on a compressed clock (50 pods, 6 hours)')
       const sim = await stsCallsPerSessionHour({ pods: 50, hours: 6 })
+      console.log('# the same with two broker replicas behind the Service, both scopes')
+      const two = await stsCallsPerSessionHour({ pods: 50, hours: 6, replicas: 2 })
+      const twoShared = await stsCallsPerSessionHour({
+        pods: 50,
+        hours: 6,
+        replicas: 2,
+        scope: 'shared',
+      })
       const results = {
         warm_rps_c32: Math.round(warm.rps),
         warm_p99_ms_c32: warm.p99Ms,
@@ -124,6 +133,10 @@ async function main(): Promise<void> {
         storm_sessions: sessions,
         storm_peak_rss_mb: peak,
         sts_calls_per_session_hour: Math.round(sim.perSessionHour * 1000) / 1000,
+        sts_calls_per_session_hour_2_replicas: Math.round(two.perSessionHour * 1000) / 1000,
+        // Shared scope: all 50 pods share one ServiceAccount and role, so one session key; each
+        // replica keeps its own session for it.
+        sts_calls_per_shared_key_hour_2_replicas: Math.round((twoShared.calls / 6) * 1000) / 1000,
         node_version: process.version,
         machine: machine(),
       }

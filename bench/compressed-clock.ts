@@ -27,10 +27,17 @@ const MIN = 60_000
 const quiet = createLogger({ level: 'error', component: 'sim', write: () => {} })
 const counter = { inc: () => {}, startTimer: () => () => 0 }
 
+/**
+ * STS calls per session-hour. `replicas` brokers behind one Service, each with its own session
+ * cache: every sidecar fetch goes to one of them at random (a new connection each time: the
+ * broker closes keep-alive connections after 5 s idle, and fetches are minutes apart).
+ */
 export async function stsCallsPerSessionHour(o: {
   pods: number
   hours: number
   sessionMinutes?: number
+  replicas?: number
+  scope?: 'pod' | 'shared'
 }): Promise<{ calls: number; perSessionHour: number }> {
   const sim = simulation(o)
   // Advance in one-minute steps so every timer fires in order.
@@ -124,6 +131,7 @@ function simulation(o: {
   pods: number
   sessionMinutes?: number
   scope?: 'pod' | 'shared'
+  replicas?: number
   fail?: () => unknown
 }): Simulation {
   const clock = new FakeClock()
@@ -152,7 +160,8 @@ function simulation(o: {
     return { account: '123456789012', arn: 'arn:aws:iam::123456789012:user/broker' }
   }
   const reviewer = new FakeTokenReviewer()
-  const deps: IssueDeps = {
+  /** One broker replica: its own session cache, identity health and STS limiter. */
+  const replica = (): IssueDeps => ({
     reviewer,
     objects: {
       pod: async (ns, name, uid): Promise<V1Pod> => ({
@@ -209,7 +218,9 @@ function simulation(o: {
     }),
     events: new FakeEvents(),
     log: quiet,
-  }
+  })
+  const replicas = Array.from({ length: o.replicas ?? 1 }, replica)
+  const anyReplica = (): IssueDeps => replicas[Math.floor(Math.random() * replicas.length)]!
   const caches: CredentialCache[] = []
   /** Expiry of the credentials each pod last received. */
   const held: number[] = []
@@ -227,7 +238,7 @@ function simulation(o: {
       source: {
         // What the sidecar's BrokerClient makes of the broker's answer (lib/broker-wire.ts).
         fetch: () =>
-          issueCredentials(token, deps).then(
+          issueCredentials(token, anyReplica()).then(
             (creds) => {
               handedOut.count++
               handedOut.leastMs = Math.min(handedOut.leastMs, creds.expiresAt - clock.now())
