@@ -7,7 +7,8 @@
 //   broker and with two replicas behind the Service (each its own cache), in both scopes.
 // Writes bench/results/broker.json.
 import { readFileSync } from 'node:fs'
-import { Agent, request } from 'node:https'
+import { Agent } from 'node:https'
+import { fetchCreds, inBatches, rssMb } from './broker-load.ts'
 import { startControlPlane } from '../test/peers/control-plane.ts'
 import { makeTestCluster } from '../test/peers/cluster.ts'
 import { startBrokerProcess } from '../test/support/broker-process.ts'
@@ -20,49 +21,6 @@ import { machine, writeResults } from './results.ts'
 
 const STORM_PODS = Number(process.env.BENCH_STORM_PODS ?? 2000)
 const WARM_SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
-
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return Math.round((Number(m?.[1] ?? 0) / 1024) * 10) / 10
-}
-
-async function inBatches<T, R>(
-  items: readonly T[],
-  size: number,
-  fn: (t: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = []
-  for (let i = 0; i < items.length; i += size)
-    out.push(...(await Promise.all(items.slice(i, i + size).map(fn))))
-  return out
-}
-
-/** GET credentials like a sidecar: retry a 503 after a second until served. */
-function fetchCreds(url: string, ca: Buffer, agent: Agent, token: string): Promise<string> {
-  const once = (): Promise<{ status: number; body: string }> =>
-    new Promise((resolve, reject) => {
-      const req = request(
-        `${url}/v1/credentials`,
-        { ca, agent, headers: { authorization: `Bearer ${token}` } },
-        (res) => {
-          let body = ''
-          res.on('data', (d: Buffer) => (body += d.toString()))
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
-        },
-      )
-      req.on('error', reject)
-      req.end()
-    })
-  const loop = async (): Promise<string> => {
-    for (let attempt = 0; attempt < 120; attempt++) {
-      const r = await once().catch(() => ({ status: 0, body: '' }))
-      if (r.status === 200) return (JSON.parse(r.body) as { AccessKeyId: string }).AccessKeyId
-      await new Promise((res) => setTimeout(res, 1000))
-    }
-    throw new Error('a pod was never served')
-  }
-  return loop()
-}
 
 async function main(): Promise<void> {
   ensureDebianTools({ wrk: 'wrk' })
