@@ -1,7 +1,7 @@
 // What the broker benchmarks share: pods asking for credentials as sidecars do, in batches, and
 // the broker process's RSS.
 import { readFileSync } from 'node:fs'
-import { request, type Agent } from 'node:https'
+import { Agent, request } from 'node:https'
 
 export function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
@@ -44,4 +44,33 @@ export function fetchCreds(url: string, ca: Buffer, agent: Agent, token: string)
     throw new Error('a pod was never served')
   }
   return loop()
+}
+
+/**
+ * Every token asks at once over one keep-alive agent, retrying 503s like a sidecar; the STS calls
+ * the shim saw meanwhile, the distinct sessions handed out and the broker's peak RSS.
+ */
+export async function storm(
+  broker: { url: string; caFile: string; pid: number },
+  tokens: readonly string[],
+  sts: { readonly assumeRoleRequests: number },
+): Promise<{ seconds: number; stsCalls: number; sessions: number; peakRssMb: number }> {
+  const callsBefore = sts.assumeRoleRequests
+  let peak = rssMb(broker.pid)
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMb(broker.pid))), 100)
+  const ca = readFileSync(broker.caFile)
+  const agent = new Agent({ keepAlive: true, maxSockets: 512 })
+  const t0 = performance.now()
+  try {
+    const keys = await Promise.all(tokens.map((t) => fetchCreds(broker.url, ca, agent, t)))
+    return {
+      seconds: (performance.now() - t0) / 1000,
+      stsCalls: sts.assumeRoleRequests - callsBefore,
+      sessions: new Set(keys).size,
+      peakRssMb: peak,
+    }
+  } finally {
+    clearInterval(sampler)
+    agent.destroy()
+  }
 }

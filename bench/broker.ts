@@ -8,7 +8,7 @@
 // Writes bench/results/broker.json.
 import { readFileSync } from 'node:fs'
 import { Agent } from 'node:https'
-import { fetchCreds, inBatches, rssMb } from './broker-load.ts'
+import { fetchCreds, inBatches, storm } from './broker-load.ts'
 import { startControlPlane } from '../test/peers/control-plane.ts'
 import { makeTestCluster } from '../test/peers/cluster.ts'
 import { startBrokerProcess } from '../test/support/broker-process.ts'
@@ -59,18 +59,10 @@ async function main(): Promise<void> {
       const pods = await inBatches(names, 25, (name) => createPod(cluster, { namespace: ns, name }))
       const tokens = await inBatches(pods, 25, (pod) => podToken(cluster, pod))
       shim.latencyMs = 50
-      const callsBefore = shim.assumeRoleRequests
-      let peak = rssMb(pid)
-      const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 100)
       console.log(`# storm: ${STORM_PODS} pods ask at once (STS +50 ms)`)
-      const t0 = performance.now()
-      const agent = new Agent({ keepAlive: true, maxSockets: 512 })
-      const keys = await Promise.all(tokens.map((t) => fetchCreds(broker.url, ca, agent, t)))
-      const stormSeconds = (performance.now() - t0) / 1000
-      clearInterval(sampler)
-      agent.destroy()
-      const stormCalls = shim.assumeRoleRequests - callsBefore
-      const sessions = new Set(keys).size
+      const st = await storm({ url: broker.url, caFile: broker.caFile, pid }, tokens, shim)
+      const stormCalls = st.stsCalls
+      const sessions = st.sessions
 
       console.log('# STS calls per session-hour on a compressed clock (50 pods, 6 hours)')
       const sim = await stsCallsPerSessionHour({ pods: 50, hours: 6 })
@@ -86,10 +78,10 @@ async function main(): Promise<void> {
         warm_rps_c32: Math.round(warm.rps),
         warm_p99_ms_c32: warm.p99Ms,
         storm_pods: STORM_PODS,
-        storm_seconds: Math.round(stormSeconds * 100) / 100,
+        storm_seconds: Math.round(st.seconds * 100) / 100,
         storm_sts_calls: stormCalls,
         storm_sessions: sessions,
-        storm_peak_rss_mb: peak,
+        storm_peak_rss_mb: st.peakRssMb,
         sts_calls_per_session_hour: Math.round(sim.perSessionHour * 1000) / 1000,
         sts_calls_per_session_hour_2_replicas: Math.round(two.perSessionHour * 1000) / 1000,
         // Shared scope: all 50 pods share one ServiceAccount and role, so one session key; each

@@ -11,8 +11,6 @@
 //   token_reviews_per_pod_hour steady state on the compressed clock: one per sidecar fetch (a
 //                              review is reused for 60 s at most and fetches are ~30 min apart)
 // BENCH_SCALE_PODS, BENCH_SCALE_INJECTED and BENCH_SCALE_NAMESPACES make it smaller.
-import { readFileSync } from 'node:fs'
-import { Agent } from 'node:https'
 import { CoreV1Api, type V1Container, type V1Pod } from '@kubernetes/client-node'
 import { POD_LAYOUT as L } from '../lib/sidecar-pod-layout.ts'
 import { makeTestCluster } from '../test/peers/cluster.ts'
@@ -20,7 +18,7 @@ import { startControlPlane } from '../test/peers/control-plane.ts'
 import { startBrokerProcess } from '../test/support/broker-process.ts'
 import { podToken } from '../test/support/pods.ts'
 import { StsThrottleShim } from '../test/support/sts-throttle-shim.ts'
-import { fetchCreds, inBatches, rssMb } from './broker-load.ts'
+import { inBatches, rssMb, storm } from './broker-load.ts'
 import { sessionTimingCosts } from './compressed-clock.ts'
 import { machine, writeResults } from './results.ts'
 
@@ -172,16 +170,7 @@ async function main(): Promise<void> {
       const steady = rssMb(pid)
       console.log(`# ready in ${readySeconds.toFixed(1)} s, steady RSS ${steady} MiB; storm`)
       shim.latencyMs = 50
-      const callsBefore = shim.assumeRoleRequests
-      let peak = rssMb(pid)
-      const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 100)
-      const ca = readFileSync(broker.caFile)
-      const agent = new Agent({ keepAlive: true, maxSockets: 512 })
-      const s0 = performance.now()
-      const keys = await Promise.all(tokens.map((t) => fetchCreds(broker.url, ca, agent, t)))
-      const stormSeconds = (performance.now() - s0) / 1000
-      clearInterval(sampler)
-      agent.destroy()
+      const st = await storm({ url: broker.url, caFile: broker.caFile, pid }, tokens, shim)
       const costs = await sessionTimingCosts({
         pods: 50,
         hours: 6,
@@ -195,10 +184,10 @@ async function main(): Promise<void> {
         broker_ready_seconds: Math.round(readySeconds * 10) / 10,
         broker_rss_mib_steady: steady,
         storm_pods: tokens.length,
-        storm_seconds: Math.round(stormSeconds * 100) / 100,
-        storm_sts_calls: shim.assumeRoleRequests - callsBefore,
-        storm_sessions: new Set(keys).size,
-        storm_peak_rss_mib: peak,
+        storm_seconds: Math.round(st.seconds * 100) / 100,
+        storm_sts_calls: st.stsCalls,
+        storm_sessions: st.sessions,
+        storm_peak_rss_mib: st.peakRssMb,
         token_reviews_per_pod_hour: Math.round(costs.fetchesPerPodHour * 100) / 100,
         node_version: process.version,
         machine: machine(),

@@ -10,7 +10,7 @@ import { POD_LAYOUT as L } from '../../lib/sidecar-pod-layout.ts'
 import { containerPid, loadImages, nodeCtr, sidecarVolumeFile } from './node-cluster.ts'
 import { getInNetns } from './in-netns.ts'
 import { kubeFor, until } from './kubectl.ts'
-import { rolloutUnderLoad } from './rollout.ts'
+import { readyBrokerEndpoints, rolloutUnderLoad } from './rollout.ts'
 import { useNode } from './use-node.ts'
 import {
   appDeployment,
@@ -519,21 +519,6 @@ describe('the chart on a real node', { timeout: 900_000 }, () => {
 
     // An update of the DaemonSet surges: the new broker pod is ready on the node before the old
     // one goes, so the node is never without a broker (with maxUnavailable 1 it was).
-    const readyEndpoints = async (): Promise<number> => {
-      const slices = await kube.json<{
-        items: { endpoints?: { conditions?: { ready?: boolean } }[] }[]
-      }>([
-        'get',
-        'endpointslices',
-        '-n',
-        RELEASE_NS,
-        '-l',
-        'kubernetes.io/service-name=iam-sidecar-broker',
-      ])
-      return slices.items
-        .flatMap((s) => s.endpoints ?? [])
-        .filter((e) => e.conditions?.ready === true).length
-    }
     await kube.kubectl(['rollout', 'restart', 'daemonset', '-n', RELEASE_NS, 'iam-sidecar-broker'])
     let done = false
     const rollout = kube
@@ -550,7 +535,7 @@ describe('the chart on a real node', { timeout: 900_000 }, () => {
     let minReady = Number.POSITIVE_INFINITY
     let samples = 0
     while (!done) {
-      minReady = Math.min(minReady, await readyEndpoints())
+      minReady = Math.min(minReady, (await readyBrokerEndpoints(kube)).length)
       samples++
       await new Promise((r) => setTimeout(r, 200))
     }

@@ -124,8 +124,10 @@ function startFetchLoop(kube: Kube, node: NodeClusterInfo, req: object): FetchLo
   }
 }
 
-/** The broker pods' https URLs from the Service's EndpointSlices (ready endpoints). */
-async function brokerEndpoints(kube: Kube): Promise<string[]> {
+/** The broker Service's ready endpoints, from its EndpointSlices. */
+export async function readyBrokerEndpoints(
+  kube: Kube,
+): Promise<{ address: string; port: number | undefined }[]> {
   const slices = await kube.json<{
     items: {
       ports?: { name?: string; port?: number }[]
@@ -142,9 +144,16 @@ async function brokerEndpoints(kube: Kube): Promise<string[]> {
   return slices.items.flatMap((s) => {
     const port = s.ports?.find((p) => p.name === 'https')?.port
     return (s.endpoints ?? [])
-      .filter((e) => e.conditions?.ready === true && port !== undefined)
-      .map((e) => `https://${e.addresses[0]}:${port}/v1/credentials`)
+      .filter((e) => e.conditions?.ready === true)
+      .map((e) => ({ address: e.addresses[0]!, port }))
   })
+}
+
+/** The broker pods' https URLs. */
+async function brokerEndpoints(kube: Kube): Promise<string[]> {
+  return (await readyBrokerEndpoints(kube))
+    .filter((e) => e.port !== undefined)
+    .map((e) => `https://${e.address}:${e.port}/v1/credentials`)
 }
 
 /** The lines of a container's log since `since` that report a failed SDK call, labelled. */
