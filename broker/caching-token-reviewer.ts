@@ -7,6 +7,7 @@ import { LRUCache } from 'lru-cache'
 import type { Clock } from '../lib/clock.ts'
 import { HttpError } from '../lib/errors.ts'
 import type { ReviewedPod, TokenReviewer } from './token-review.ts'
+import { tokenExpiry } from './token-precheck.ts'
 
 export const MAX_REVIEW_TTL_MS = 60_000
 
@@ -50,22 +51,5 @@ export class CachingTokenReviewer implements TokenReviewer {
       if (!transient) this.#cache.delete(key)
       throw err
     }
-  }
-}
-
-/**
- * The `exp` claim of a JWT in epoch ms, read without verifying the signature: it only bounds how
- * long a review that the API server already verified may be reused.
- */
-export function tokenExpiry(token: string): number | undefined {
-  const payload = token.split('.')[1]
-  if (!payload || payload.length > 8192) return undefined
-  try {
-    const exp = (
-      JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown }
-    ).exp
-    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined
-  } catch {
-    return undefined
   }
 }

@@ -1,7 +1,7 @@
 // TokenReviewer backed by the API server (authentication.k8s.io/v1 TokenReview).
 import { AuthenticationV1Api, type KubeConfig } from '@kubernetes/client-node'
-import { HttpError } from '../lib/errors.ts'
-import { Semaphore } from '../lib/semaphore.ts'
+import { HttpError, unavailable } from '../lib/errors.ts'
+import { Semaphore, SemaphoreFullError } from '../lib/semaphore.ts'
 import {
   podFromReview,
   reviewUnavailable,
@@ -15,15 +15,26 @@ import {
  */
 export const MAX_CONCURRENT_REVIEWS = 64
 
+/**
+ * TokenReviews waiting for one of those slots. Past it a request is refused at once with a 503
+ * (TokenReviewBusy): a waiter there would wait 16 review round trips or more, and an unbounded
+ * queue lets a flood of well-formed forged tokens hold every real pod behind it. A pod whose
+ * review is cached is still served (the cache's stale-if-error takes any 503).
+ */
+export const MAX_WAITING_REVIEWS = 1024
+
+/** What happened to one review: a call answered (ok, rejected), failed (error), or not made (busy). */
+export type ReviewCallOutcome = 'ok' | 'rejected' | 'error' | 'busy'
+
 export class KubeTokenReviewer implements TokenReviewer {
-  readonly #limit = new Semaphore(MAX_CONCURRENT_REVIEWS)
+  readonly #limit = new Semaphore(MAX_CONCURRENT_REVIEWS, { maxWaiting: MAX_WAITING_REVIEWS })
   readonly #api: AuthenticationV1Api
   readonly #audience: string
-  readonly #onCall: (outcome: 'ok' | 'rejected' | 'error') => void
+  readonly #onCall: (outcome: ReviewCallOutcome) => void
   constructor(
     kc: KubeConfig,
     audience: string,
-    onCall: (outcome: 'ok' | 'rejected' | 'error') => void = () => {},
+    onCall: (outcome: ReviewCallOutcome) => void = () => {},
   ) {
     this.#api = kc.makeApiClient(AuthenticationV1Api)
     this.#audience = audience
@@ -38,6 +49,14 @@ export class KubeTokenReviewer implements TokenReviewer {
       )
       status = res.status
     } catch (err) {
+      if (err instanceof SemaphoreFullError) {
+        this.#onCall('busy')
+        throw unavailable(
+          'TokenReviewBusy',
+          `the broker has ${err.running} TokenReviews in flight and ${err.waiting} waiting; retry shortly`,
+          { retryAfterSeconds: 1 },
+        )
+      }
       this.#onCall('error')
       throw reviewUnavailable(err)
     }

@@ -17,6 +17,7 @@ import type { AuthoriseConfig } from './authorise.ts'
 import { KubeEventSink, RateLimitedEvents } from './events.ts'
 import { issueCredentials } from './issue-credentials.ts'
 import { KubeTokenReviewer } from './kube-token-reviewer.ts'
+import { PrecheckingTokenReviewer } from './prechecking-token-reviewer.ts'
 import { BrokerMetrics } from './metrics.ts'
 import { serveMetrics } from '../lib/metrics-server.ts'
 import { InformerLookup } from '../lib/kube-objects.ts'
@@ -101,13 +102,19 @@ export async function startBroker(
     sessionDurationSeconds: Math.round(timing.durationMs / 1000),
   })
   const deps = {
-    reviewer: new CachingTokenReviewer({
-      inner: new KubeTokenReviewer(kc, cfg.tokenAudience, (outcome) =>
-        metrics.tokenReviews.inc({ outcome }),
-      ),
+    // Cheaply wrong tokens are refused first, then reviews come from the cache, then the API.
+    reviewer: new PrecheckingTokenReviewer({
+      inner: new CachingTokenReviewer({
+        inner: new KubeTokenReviewer(kc, cfg.tokenAudience, (outcome) =>
+          metrics.tokenReviews.inc({ outcome }),
+        ),
+        clock: systemClock,
+        ttlMs: cfg.tokenReviewTtl,
+        max: cfg.cacheSize,
+      }),
       clock: systemClock,
-      ttlMs: cfg.tokenReviewTtl,
-      max: cfg.cacheSize,
+      audience: cfg.tokenAudience,
+      onRefused: (reason) => metrics.tokenPrecheckRefusals.inc({ reason }),
     }),
     objects,
     identity,

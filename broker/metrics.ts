@@ -20,8 +20,14 @@ export class BrokerMetrics {
   })
   readonly tokenReviews = new Counter({
     name: 'iam_sidecar_broker_token_reviews_total',
-    help: 'TokenReview calls to the API server by outcome (ok, rejected, error).',
+    help: 'TokenReview calls to the API server by outcome (ok, rejected, error), and busy: not made because the TokenReview queue was full (answered 503).',
     labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
+  readonly tokenPrecheckRefusals = new Counter({
+    name: 'iam_sidecar_broker_token_precheck_refusals_total',
+    help: 'Tokens refused (401) before any TokenReview because they cannot pass it (not a JWT, expired, wrong audience...), by reason.',
+    labelNames: ['reason'] as const,
     registers: [this.registry],
   })
   readonly stsCalls = new Counter({

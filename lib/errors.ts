@@ -2,14 +2,21 @@
 // (its app's onError) turns them into the JSON `{code, message}` body every SDK understands.
 // Messages must never contain a secret: they reach response bodies, logs and Events.
 
+export interface HttpErrorOptions extends ErrorOptions {
+  readonly retryAfterSeconds?: number
+}
+
 export class HttpError extends Error {
   override name = 'HttpError'
   readonly status: number
   readonly code: string
-  constructor(status: number, code: string, message: string, options?: ErrorOptions) {
+  /** For a 503 or 429: when to try again (the Retry-After header), if the server knows. */
+  readonly retryAfterSeconds: number | undefined
+  constructor(status: number, code: string, message: string, options?: HttpErrorOptions) {
     super(message, options)
     this.status = status
     this.code = code
+    this.retryAfterSeconds = options?.retryAfterSeconds
   }
 }
 
@@ -23,7 +30,7 @@ export const unauthorized = (code: string, message: string): HttpError =>
 export const forbidden = (code: string, message: string): HttpError =>
   new HttpError(403, code, message)
 /** 503: transient; the caller should retry. */
-export const unavailable = (code: string, message: string, options?: ErrorOptions): HttpError =>
+export const unavailable = (code: string, message: string, options?: HttpErrorOptions): HttpError =>
   new HttpError(503, code, message, options)
 
 export interface ErrorBody {
@@ -31,9 +38,21 @@ export interface ErrorBody {
   readonly message: string
 }
 
-/** Maps any thrown value to a status and body; unknown errors become a generic 500. */
-export function toErrorResponse(err: unknown): { status: number; body: ErrorBody } {
-  if (err instanceof HttpError)
-    return { status: err.status, body: { code: err.code, message: err.message } }
-  return { status: 500, body: { code: 'InternalError', message: 'internal error' } }
+/**
+ * Maps any thrown value to a status, body and extra headers (Retry-After when the error knows
+ * when to retry); unknown errors become a generic 500.
+ */
+export function toErrorResponse(err: unknown): {
+  status: number
+  body: ErrorBody
+  headers: Record<string, string>
+} {
+  if (err instanceof HttpError) {
+    const headers: Record<string, string> =
+      err.retryAfterSeconds === undefined
+        ? {}
+        : { 'retry-after': String(Math.max(0, Math.ceil(err.retryAfterSeconds))) }
+    return { status: err.status, body: { code: err.code, message: err.message }, headers }
+  }
+  return { status: 500, body: { code: 'InternalError', message: 'internal error' }, headers: {} }
 }

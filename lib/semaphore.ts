@@ -1,14 +1,40 @@
-// Bounds how many async operations run at once; the rest wait in arrival order.
+// Bounds how many async operations run at once; the rest wait in arrival order. With maxWaiting,
+// the wait is bounded too: past it, run() refuses at once (SemaphoreFullError) instead of
+// queueing without end, so a flood costs a quick refusal rather than memory and latency for all.
+export class SemaphoreFullError extends Error {
+  override name = 'SemaphoreFullError'
+  readonly running: number
+  readonly waiting: number
+  constructor(running: number, waiting: number) {
+    super(`${running} running and ${waiting} waiting, the most allowed`)
+    this.running = running
+    this.waiting = waiting
+  }
+}
+
 export class Semaphore {
   #free: number
+  readonly #size: number
+  readonly #maxWaiting: number
   readonly #waiters: (() => void)[] = []
-  constructor(size: number) {
+  constructor(size: number, o: { readonly maxWaiting?: number } = {}) {
     if (!(size >= 1)) throw new RangeError('Semaphore size must be at least 1')
+    const maxWaiting = o.maxWaiting ?? Infinity
+    if (!(maxWaiting >= 0)) throw new RangeError('Semaphore maxWaiting must be at least 0')
     this.#free = size
+    this.#size = size
+    this.#maxWaiting = maxWaiting
+  }
+
+  /** Operations waiting for a slot. */
+  get waiting(): number {
+    return this.#waiters.length
   }
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#free > 0) this.#free--
+    else if (this.#waiters.length >= this.#maxWaiting)
+      throw new SemaphoreFullError(this.#size, this.#waiters.length)
     else await new Promise<void>((resolve) => this.#waiters.push(resolve))
     try {
       return await fn()
