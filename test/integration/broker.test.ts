@@ -45,6 +45,21 @@ async function credentialsFor(
   return { status: res.status, json }
 }
 
+async function metricsText(b: TestBrokerRuntime = broker): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${b.metricsPort}/metrics`)).text()
+}
+
+/** TokenReview calls the broker made (its metrics endpoint: ok + rejected + error). */
+async function tokenReviewCalls(b: TestBrokerRuntime = broker): Promise<number> {
+  const text = await metricsText(b)
+  let n = 0
+  for (const m of text.matchAll(
+    /^iam_sidecar_broker_token_reviews_total\{outcome="(ok|rejected|error)"\} (\d+)$/gm,
+  ))
+    n += Number(m[2])
+  return n
+}
+
 async function podWith(
   name: string,
   annotations: Record<string, string>,
@@ -196,8 +211,8 @@ describe('broker on a real API server and moto', () => {
     const { pod } = await podWith('aud', { 'iam-sidecar/role': 'web' })
     await expectRefused(await podToken(cluster, pod, { audience: 'sts.amazonaws.com' }), [
       401,
-      'InvalidToken',
-      /rejected/,
+      'WrongAudience',
+      /not issued for the audience "iam-sidecar"/,
     ])
     await expectRefused(await podToken(cluster, pod, { bound: false }), [
       401,
@@ -213,6 +228,25 @@ describe('broker on a real API server and moto', () => {
     await expectRefused('not a token', [401, 'MissingToken', /Bearer/])
     const res = await httpsGet(`${broker.url}/v1/credentials`, broker.caFile)
     assert.equal(res.status, 401)
+  })
+
+  it('refuses cheaply wrong tokens (not a JWT, expired, another audience) with the reason, without a TokenReview', async () => {
+    const { pod, token } = await podWith('cheap', { 'iam-sidecar/role': 'web' })
+    const [h, p, s] = token.split('.')
+    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString('utf8')) as { exp: number }
+    const expired = `${h}.${Buffer.from(JSON.stringify({ ...claims, exp: claims.exp - 7200 })).toString('base64url')}.${s}`
+    const otherAudience = await podToken(cluster, pod, { audience: 'sts.amazonaws.com' })
+    const reviewsBefore = await tokenReviewCalls()
+    await expectRefused('abc.def', [401, 'TokenNotJwt', /not a JWT: it has 2 segment/])
+    await expectRefused(expired, [401, 'TokenExpired', /expired at .* s ago/])
+    await expectRefused(otherAudience, [401, 'WrongAudience', /not issued for the audience/])
+    assert.equal(await tokenReviewCalls(), reviewsBefore, 'no TokenReview was made for them')
+    const text = await metricsText()
+    for (const reason of ['TokenNotJwt', 'TokenExpired', 'WrongAudience'])
+      assert.match(text, new RegExp(`token_precheck_refusals_total\\{reason="${reason}"\\} [1-9]`))
+    // The genuine token is still reviewed and served.
+    assert.equal((await credentialsFor(token)).status, 200)
+    assert.equal(await tokenReviewCalls(), reviewsBefore + 1)
   })
 
   it('refuses a pod that the injector did not admit', async () => {
@@ -372,6 +406,7 @@ describe('broker on a real API server and moto', () => {
       'iam_sidecar_broker_requests_total{outcome="ok"}',
       'iam_sidecar_broker_requests_total{outcome="denied"}',
       'iam_sidecar_broker_token_reviews_total',
+      'iam_sidecar_broker_token_precheck_refusals_total{reason="TokenNotJwt"}',
       'iam_sidecar_broker_sts_calls_total{outcome="ok"}',
       'iam_sidecar_broker_session_cache_hits_total',
       'iam_sidecar_broker_sts_duration_seconds_bucket',

@@ -164,7 +164,8 @@ describe('token abuse against the real broker and API server', () => {
     ]) {
       const token = await podToken(cluster, p, { audience })
       secrets.push(token)
-      await refused(token, [401, /^InvalidToken$/, /rejected by TokenReview/])
+      // Refused by the broker's pre-check (its aud claim), before any TokenReview.
+      await refused(token, [401, /^WrongAudience$/, /not issued for the audience "iam-sidecar"/])
     }
   })
 
@@ -172,19 +173,28 @@ describe('token abuse against the real broker and API server', () => {
     // A genuinely expired projected token needs 10+ minutes: TokenRequest's minimum
     // expirationSeconds is 600. Instead: the claims of a real token with exp (and iat/nbf) moved
     // into the past, re-signed RS256 with a fresh key under the real header (same kid), and a
-    // fully forged one. The API server's TokenReview is what refuses them.
+    // fully forged one. Expired by more than the clock skew it allows, the broker's pre-check
+    // refuses them before any TokenReview; just expired, the API server's TokenReview does.
     const { token } = await pod(nsA, 'expired', 'web')
     const now = Math.floor(Date.now() / 1000)
     const past = resign(token, (c) =>
       Object.assign(c, { iat: now - 7200, nbf: now - 7200, exp: now - 3600 }),
     )
     secrets.push(past)
-    await refused(past, [401, /^InvalidToken$/, /rejected by TokenReview/])
+    await refused(past, [401, /^TokenExpired$/, /expired at .*, 3600 s ago/])
     const rng = new Rng(7)
-    for (const exp of [1, now - 60]) {
+    const expected: [number, RegExp][] = [
+      [1, /^(TokenExpired|TokenUnsigned)$/],
+      [now - 60, /^(InvalidToken|WrongAudience|TokenUnsigned)$/],
+    ]
+    for (const [exp, code] of expected) {
       const forged = forgedJwt(rng, { exp })
       secrets.push(forged)
-      await refused(forged, [401, /^InvalidToken$/, /rejected by TokenReview/])
+      await refused(forged, [
+        401,
+        code,
+        /expired|signing algorithm|audience|rejected by TokenReview/,
+      ])
     }
   })
 
@@ -211,7 +221,7 @@ describe('token abuse against the real broker and API server', () => {
     const later = withClaims(token, (c) => (c.exp = (c.exp as number) + 86_400 * 365))
     await refused(later, [401, /^InvalidToken$/, /rejected by TokenReview/])
     const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${p}.`
-    await refused(none, [401, /^(InvalidToken|MissingToken)$/, /rejected|Bearer/])
+    await refused(none, [401, /^TokenNotJwt$/, /not a JWT/])
     // The genuine token still works: the refusals did not poison any cache.
     assert.equal((await ask(token)).status, 200)
   })
