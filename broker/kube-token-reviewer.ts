@@ -1,6 +1,7 @@
 // TokenReviewer backed by the API server (authentication.k8s.io/v1 TokenReview).
 import { AuthenticationV1Api, type KubeConfig } from '@kubernetes/client-node'
 import { HttpError, unavailable } from '../lib/errors.ts'
+import { makePooledApiClient } from '../lib/pooled-api-client.ts'
 import { Semaphore, SemaphoreFullError } from '../lib/semaphore.ts'
 import {
   podFromReview,
@@ -36,7 +37,7 @@ export class KubeTokenReviewer implements TokenReviewer {
     audience: string,
     onCall: (outcome: ReviewCallOutcome) => void = () => {},
   ) {
-    this.#api = kc.makeApiClient(AuthenticationV1Api)
+    this.#api = makePooledApiClient(kc, AuthenticationV1Api)
     this.#audience = audience
     this.#onCall = onCall
   }

@@ -14,6 +14,8 @@ import { startProgram, waitUntilReady } from './program.ts'
 export interface BrokerProcess {
   readonly url: string
   readonly caFile: string
+  /** Plain HTTP /metrics (Prometheus text). */
+  readonly metricsUrl: string
   readonly child: ChildProcess
   output(): string
   stop(): Promise<void>
@@ -61,6 +63,7 @@ export async function startBrokerProcess(
   const bp: BrokerProcess = {
     url,
     caFile: cluster.info.caCertFile,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     child: program.child,
     output: program.output,
     async stop() {
