@@ -68,4 +68,33 @@ describe('CachingTokenReviewer', () => {
     inner.tokens.set(token, unavailable('TokenReviewUnavailable', 'down'))
     await assert.rejects(cache.review(token), /down/)
   })
+
+  it('makes one review for concurrent requests with one token, marked known once it was reviewed', async () => {
+    const { clock, inner, cache } = setup()
+    const token = jwt(clock.now() / 1000 + 3600)
+    inner.tokens.set(token, pod)
+    let open: () => void = () => {}
+    inner.gate = new Promise<void>((r) => (open = r))
+    const first = [cache.review(token), cache.review(token), cache.review(token)]
+    open()
+    assert.deepEqual(await Promise.all(first), [pod, pod, pod])
+    assert.equal(inner.calls, 1)
+    assert.deepEqual(inner.options, [{ known: false }])
+    await clock.advance(60_000)
+    inner.gate = undefined
+    await cache.review(token)
+    assert.deepEqual(inner.options, [{ known: false }, { known: true }])
+    // A rejection is shared too, and the next request asks again.
+    inner.tokens.delete(token)
+    await clock.advance(60_000)
+    inner.gate = new Promise<void>((r) => (open = r))
+    const refused = [cache.review(token), cache.review(token)]
+    open()
+    for (const r of refused) await assert.rejects(r, /rejected/)
+    assert.equal(inner.calls, 3)
+    inner.gate = undefined
+    await assert.rejects(cache.review(token), /rejected/)
+    assert.equal(inner.calls, 4)
+    assert.deepEqual(inner.options.at(-1), { known: false }, 'no longer known once rejected')
+  })
 })

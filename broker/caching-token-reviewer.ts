@@ -2,6 +2,8 @@
 // 60 s and never past the token's own expiry. While the API server is unreachable, a token that
 // was reviewed before and has not expired is still accepted ("stale if error"), so pods the
 // broker already authorised keep their credentials; every other failure is passed on.
+// Concurrent reviews of one token share one call, and a token reviewed before is marked known
+// (ReviewOptions) so that it goes ahead of never-seen tokens in the TokenReview queue.
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import type { Clock } from '../lib/clock.ts'
@@ -22,6 +24,7 @@ export class CachingTokenReviewer implements TokenReviewer {
   readonly #clock: Clock
   readonly #ttlMs: number
   readonly #cache: LRUCache<string, Entry>
+  readonly #inFlight = new Map<string, Promise<ReviewedPod>>()
   constructor(o: { inner: TokenReviewer; clock: Clock; ttlMs: number; max: number }) {
     this.#inner = o.inner
     this.#clock = o.clock
@@ -35,7 +38,8 @@ export class CachingTokenReviewer implements TokenReviewer {
     const hit = this.#cache.get(key)
     if (hit && now < hit.freshUntil) return hit.pod
     try {
-      const pod = await this.#inner.review(token)
+      const known = hit !== undefined && now < hit.tokenExpiresAt
+      const pod = await this.#reviewOnce(key, token, known)
       const exp = tokenExpiry(token)
       if (exp !== undefined && exp > now) {
         this.#cache.set(key, {
@@ -51,5 +55,15 @@ export class CachingTokenReviewer implements TokenReviewer {
       if (!transient) this.#cache.delete(key)
       throw err
     }
+  }
+
+  /** One call to the inner reviewer per token at a time; later callers share its answer. */
+  #reviewOnce(key: string, token: string, known: boolean): Promise<ReviewedPod> {
+    let call = this.#inFlight.get(key)
+    if (!call) {
+      call = this.#inner.review(token, { known }).finally(() => this.#inFlight.delete(key))
+      this.#inFlight.set(key, call)
+    }
+    return call
   }
 }

@@ -6,6 +6,7 @@ import { Semaphore, SemaphoreFullError } from '../lib/semaphore.ts'
 import {
   podFromReview,
   reviewUnavailable,
+  type ReviewOptions,
   type ReviewedPod,
   type TokenReviewer,
 } from './token-review.ts'
@@ -19,8 +20,9 @@ export const MAX_CONCURRENT_REVIEWS = 64
 /**
  * TokenReviews waiting for one of those slots. Past it a request is refused at once with a 503
  * (TokenReviewBusy): a waiter there would wait 16 review round trips or more, and an unbounded
- * queue lets a flood of well-formed forged tokens hold every real pod behind it. A pod whose
- * review is cached is still served (the cache's stale-if-error takes any 503).
+ * queue lets a flood of well-formed forged tokens hold every real pod behind it. Known tokens
+ * (ReviewOptions.known) wait ahead of the rest; one refused is still served from its stale
+ * review (the cache's stale-if-error takes any 503).
  */
 export const MAX_WAITING_REVIEWS = 1024
 
@@ -42,11 +44,13 @@ export class KubeTokenReviewer implements TokenReviewer {
     this.#onCall = onCall
   }
 
-  async review(token: string): Promise<ReviewedPod> {
+  async review(token: string, o: ReviewOptions = {}): Promise<ReviewedPod> {
     let status
     try {
-      const res = await this.#limit.run(() =>
-        this.#api.createTokenReview({ body: { spec: { token, audiences: [this.#audience] } } }),
+      const res = await this.#limit.run(
+        () =>
+          this.#api.createTokenReview({ body: { spec: { token, audiences: [this.#audience] } } }),
+        { priority: o.known },
       )
       status = res.status
     } catch (err) {

@@ -3,7 +3,7 @@
 // and no place in the TokenReview queue: a flood of them cannot crowd out real pods.
 import type { Clock } from '../lib/clock.ts'
 import { precheckToken, type PrecheckCode } from './token-precheck.ts'
-import type { ReviewedPod, TokenReviewer } from './token-review.ts'
+import type { ReviewOptions, ReviewedPod, TokenReviewer } from './token-review.ts'
 
 export class PrecheckingTokenReviewer implements TokenReviewer {
   readonly #inner: TokenReviewer
@@ -22,12 +22,12 @@ export class PrecheckingTokenReviewer implements TokenReviewer {
     this.#onRefused = o.onRefused ?? (() => {})
   }
 
-  async review(token: string): Promise<ReviewedPod> {
+  async review(token: string, o?: ReviewOptions): Promise<ReviewedPod> {
     const refusal = precheckToken(token, { audience: this.#audience, now: this.#clock.now() })
     if (refusal) {
       this.#onRefused(refusal.code)
       throw refusal
     }
-    return this.#inner.review(token)
+    return this.#inner.review(token, o)
   }
 }

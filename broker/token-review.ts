@@ -12,9 +12,17 @@ export interface ReviewedPod {
   readonly nodeName: string | undefined
 }
 
+export interface ReviewOptions {
+  /**
+   * The token passed a review before (its cached review has only grown old): it goes ahead of
+   * tokens never seen in any queue, so a flood of unknown tokens cannot hold known pods behind it.
+   */
+  readonly known?: boolean
+}
+
 /** Resolves a bearer token to the pod it was issued for, or throws an HttpError (401/503). */
 export interface TokenReviewer {
-  review(token: string): Promise<ReviewedPod>
+  review(token: string, o?: ReviewOptions): Promise<ReviewedPod>
 }
 
 /** The subset of a TokenReview status we read (as returned by @kubernetes/client-node). */

@@ -60,3 +60,20 @@ it('with maxWaiting, refuses at once past that many waiters, and queues again on
 it('refuses a bad maxWaiting', () => {
   assert.throws(() => new Semaphore(1, { maxWaiting: -1 }), RangeError)
 })
+
+it('lets priority waiters in before earlier ones, and counts them against maxWaiting', async () => {
+  const sem = new Semaphore(1, { maxWaiting: 3 })
+  const order: string[] = []
+  let release: () => void = () => {}
+  const first = sem.run(async () => {
+    order.push('first')
+    await new Promise<void>((r) => (release = r))
+  })
+  const job = (name: string, priority = false) =>
+    sem.run(async () => void order.push(name), { priority })
+  const all = [job('a'), job('b'), job('known', true)]
+  await assert.rejects(job('late-known', true), SemaphoreFullError)
+  release()
+  await Promise.all([first, ...all])
+  assert.deepEqual(order, ['first', 'known', 'a', 'b'])
+})
