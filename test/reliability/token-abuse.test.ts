@@ -181,7 +181,7 @@ describe('token abuse against the real broker and API server', () => {
       Object.assign(c, { iat: now - 7200, nbf: now - 7200, exp: now - 3600 }),
     )
     secrets.push(past)
-    await refused(past, [401, /^TokenExpired$/, /expired at .*, 3600 s ago/])
+    await refused(past, [401, /^TokenExpired$/, /expired at .*, 36\d\d s ago/])
     const rng = new Rng(7)
     const expected: [number, RegExp][] = [
       [1, /^(TokenExpired|TokenUnsigned)$/],
