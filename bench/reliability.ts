@@ -1,13 +1,14 @@
-// npm run bench:reliability: runs the load, fault, fuzz, identity and rollout (real node) benchmarks (each its own script and
-// process, each writing bench/results/reliability-<part>.json) and merges them into
-// bench/results/reliability.json. `npm run soak` runs the same with a 10-minute load.
+// npm run bench:reliability: runs the load, fault, fuzz, identity, rollout (real node) and flood
+// benchmarks (each its own script and process, each writing bench/results/reliability-<part>.json)
+// and merges them into bench/results/reliability.json. `npm run soak` runs the same with a 10-minute load.
+// `node bench/reliability.ts flood` runs only the parts named and keeps the other figures.
 import { spawnSync } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { repoRoot } from '../test/peers/paths.ts'
 
-const PARTS = ['load', 'faults', 'fuzz', 'identity', 'rollout'] as const
+const PARTS = ['load', 'faults', 'fuzz', 'identity', 'rollout', 'flood'] as const
 const KEYS = [
   'sdk_errors_during_faults',
   'fuzz_inputs',
@@ -24,10 +25,26 @@ const KEYS = [
   'broker_identity_fault_pods_dropped',
   'rollout_failed_admissions',
   'rollout_sdk_errors',
+  'garbage_flood_target_rps',
+  'garbage_flood_rps',
+  'valid_p99_ms_no_flood',
+  'valid_p99_ms_during_flood',
+  'valid_errors_during_flood',
+  'garbage_flood_token_reviews_at_most',
 ] as const
+/** Figures that are sentences (a benchmark saying what it could not do here). */
+const NOTES = ['garbage_flood_note'] as const
 
-const results: Record<string, number | string> = {}
-for (const part of PARTS) {
+const OUT = join(repoRoot, 'bench', 'results', 'reliability.json')
+const asked = process.argv.slice(2)
+const unknown = asked.filter((p) => !(PARTS as readonly string[]).includes(p))
+if (unknown.length > 0) throw new Error(`no such part: ${unknown.join(', ')} (${PARTS.join(', ')})`)
+const parts = asked.length > 0 ? asked : PARTS
+const results: Record<string, number | string> =
+  asked.length > 0 && existsSync(OUT)
+    ? (JSON.parse(readFileSync(OUT, 'utf8')) as Record<string, number | string>)
+    : {}
+for (const part of parts) {
   console.log(`# reliability: ${part}`)
   const r = spawnSync(process.execPath, [join(repoRoot, 'bench', `reliability-${part}.ts`)], {
     stdio: 'inherit',
@@ -42,11 +59,10 @@ for (const part of PARTS) {
 }
 const missing = KEYS.filter((k) => typeof results[k] !== 'number')
 if (missing.length > 0) throw new Error(`missing figures: ${missing.join(', ')}`)
-const out = Object.fromEntries(KEYS.map((k) => [k, results[k]]))
+const out: Record<string, number | string | undefined> = Object.fromEntries(
+  [...KEYS, ...NOTES].map((k) => [k, results[k]]),
+)
 out.node_version = process.version
 out.machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`
-writeFileSync(
-  join(repoRoot, 'bench', 'results', 'reliability.json'),
-  JSON.stringify(out, null, 2) + '\n',
-)
+writeFileSync(OUT, JSON.stringify(out, null, 2) + '\n')
 console.log(JSON.stringify(out, null, 2))
