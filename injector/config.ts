@@ -5,12 +5,14 @@ import {
   boolFlag,
   durationFlag,
   enumFlag,
+  formatDuration,
   intFlag,
   parseFlags,
   stringFlag,
   urlFlag,
   type FlagValues,
 } from '../lib/flags.ts'
+import { policyProblem } from './ca-state.ts'
 import { SIDECAR_SETTING_FLAGS } from './sidecar-settings.ts'
 import {
   baseRoleArnFlag,
@@ -59,7 +61,34 @@ export const INJECTOR_FLAGS = {
     env: `${E}TLS_SELF_BOOTSTRAP`,
     default: 'false',
     description:
-      'Make a CA and a serving certificate at start and write the CA into the caBundle of --webhook-config-name (no cert-manager needed).',
+      'Serve a certificate from a CA that all replicas share (kept in --webhook-ca-secret, made by the first replica) and write that CA into the caBundle of --webhook-config-name (no cert-manager needed).',
+  }),
+  webhookCaSecret: stringFlag({
+    name: 'webhook-ca-secret',
+    env: `${E}WEBHOOK_CA_SECRET`,
+    default: 'iam-sidecar-webhook-ca',
+    // A Secret name: a DNS subdomain.
+    pattern: /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    description:
+      'With --tls-self-bootstrap: the Secret in --service-namespace that holds the webhook CA (certificate and key) every replica signs its serving certificate with. Created by the first replica; a Secret of that name with other data is refused, not overwritten.',
+  }),
+  webhookCaValidity: durationFlag({
+    name: 'webhook-ca-validity',
+    env: `${E}WEBHOOK_CA_VALIDITY`,
+    default: '8760h',
+    minMs: 9_000,
+    maxMs: 87_600 * 3_600_000,
+    description:
+      'Lifetime of each webhook CA made with --tls-self-bootstrap. In its last third a replica makes the next CA; the caBundle holds both until the old one expires. At least 9 × --webhook-ca-check-interval.',
+  }),
+  webhookCaCheckInterval: durationFlag({
+    name: 'webhook-ca-check-interval',
+    env: `${E}WEBHOOK_CA_CHECK_INTERVAL`,
+    default: '10m',
+    minMs: 1_000,
+    maxMs: 24 * 3_600_000,
+    description:
+      'How often each replica re-reads the CA Secret and the caBundle (--tls-self-bootstrap): it restores a caBundle changed by someone else, and moves its serving certificate to a new CA once that CA has been in the caBundle this long.',
   }),
   webhookConfigName: stringFlag({
     name: 'webhook-config-name',
@@ -175,6 +204,14 @@ export function loadInjectorConfig(
       '--tls-cert-file and --tls-key-file are required unless --tls-self-bootstrap is set',
     )
   }
+  const caProblem = policyProblem({
+    validityMs: cfg.webhookCaValidity,
+    checkIntervalMs: cfg.webhookCaCheckInterval,
+  })
+  if (caProblem)
+    throw new ConfigError(
+      `--webhook-ca-validity (${formatDuration(cfg.webhookCaValidity)}) and --webhook-ca-check-interval (${formatDuration(cfg.webhookCaCheckInterval)}): ${caProblem}`,
+    )
   if (cfg.sidecarPort === cfg.sidecarHealthPort)
     throw new ConfigError(
       `--sidecar-port and --sidecar-health-port must differ (both ${cfg.sidecarPort})`,

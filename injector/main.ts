@@ -1,12 +1,12 @@
-// `iam-sidecar injector`: wiring only. TLS from files (reloaded) or self-bootstrapped (a CA made
-// at start, published as the caBundle of our own MutatingWebhookConfiguration).
+// `iam-sidecar injector`: wiring only. TLS from files (reloaded) or self-bootstrapped (a CA that
+// all replicas share, kept in a Secret and published as the caBundle of our own
+// MutatingWebhookConfiguration: self-bootstrap.ts).
 import { createServer, type Server } from 'node:https'
 import { getRequestListener } from '@hono/node-server'
 import { KubeConfig } from '@kubernetes/client-node'
 import { InformerLookup } from '../lib/kube-objects.ts'
 import { createLogger, type Logger } from '../lib/log.ts'
 import { serveMetrics } from '../lib/metrics-server.ts'
-import { selfSignedBundle } from '../lib/self-signed.ts'
 import { Drain } from '../lib/drain.ts'
 import { closeServer, listen } from '../lib/servers.ts'
 import { readTls, reloadOnChange } from '../lib/tls-reload.ts'
@@ -14,12 +14,12 @@ import { createInjectorApp } from './app.ts'
 import { loadInjectorConfig, type InjectorConfig } from './config.ts'
 import { injectionConfigOf } from './plan-injection.ts'
 import { InjectorMetrics } from './metrics.ts'
-import { patchWebhookCaBundle } from './webhook-ca.ts'
+import { startSelfBootstrappedTls } from './self-bootstrap.ts'
 
 export interface InjectorRuntime {
   readonly port: number
   readonly metricsPort: number
-  /** The CA of the serving certificate when self-bootstrapped. */
+  /** The CA of the serving certificate when self-bootstrapped (at start; it may rotate). */
   readonly caPem: string | undefined
   /** SIGTERM: fail readiness, keep serving for --shutdown-delay, then finish what is in flight. */
   drain(): Promise<void>
@@ -91,25 +91,20 @@ async function tlsServer(
     }
   }
   const svc = `${cfg.serviceName}.${cfg.serviceNamespace}.svc`
-  const bundle = await selfSignedBundle({
-    dnsNames: [svc, `${svc}.cluster.local`, cfg.serviceName, 'localhost'],
-    ipAddresses: ['127.0.0.1'],
-    days: 3650,
-  })
-  // Publish the CA before serving: the API server must trust the new certificate from its first call.
-  const patched = await patchWebhookCaBundle(kc, {
-    webhookConfigName: cfg.webhookConfigName,
-    caPem: bundle.caPem,
-  })
-  log.info('self-bootstrapped TLS: caBundle published', {
-    webhookConfiguration: cfg.webhookConfigName,
-    webhooks: patched,
-  })
-  const server = createServer(
-    { cert: bundle.certPem, key: bundle.keyPem, ...SERVER_OPTIONS },
-    handler,
+  // Publishes the CA before serving: the API server must trust the certificate from its first call.
+  const tls = await startSelfBootstrappedTls(
+    kc,
+    {
+      webhookConfigName: cfg.webhookConfigName,
+      caSecret: { namespace: cfg.serviceNamespace, name: cfg.webhookCaSecret },
+      dnsNames: [svc, `${svc}.cluster.local`, cfg.serviceName, 'localhost'],
+      ipAddresses: ['127.0.0.1'],
+      policy: { validityMs: cfg.webhookCaValidity, checkIntervalMs: cfg.webhookCaCheckInterval },
+    },
+    { log },
   )
-  return { server, caPem: bundle.caPem, stopTls: () => {} }
+  const server = createServer({ ...tls.serving, ...SERVER_OPTIONS }, handler)
+  return { server, caPem: tls.caPem, stopTls: tls.watch(server) }
 }
 
 export async function main(argv: readonly string[]): Promise<void> {

@@ -1,12 +1,14 @@
-// Publishes the injector's self-made CA as the caBundle of its own MutatingWebhookConfiguration,
-// so the API server trusts the webhook without cert-manager. The injector may touch that one
-// object only (RBAC resourceNames), and never overwrites a change it has not seen.
+// Publishes the shared webhook CA (ca-state.ts) as the caBundle of the injector's own
+// MutatingWebhookConfiguration, so the API server trusts the webhook without cert-manager. The
+// injector may touch that one object only (RBAC resourceNames), and never overwrites a change it
+// has not seen.
 import {
   AdmissionregistrationV1Api,
   type KubeConfig,
   type V1MutatingWebhookConfiguration,
   type V1PolicyRule,
 } from '@kubernetes/client-node'
+import { statusCode, statusMessage } from '../lib/api-status.ts'
 
 const KIND = 'MutatingWebhookConfiguration'
 const MAX_ATTEMPTS = 5
@@ -26,58 +28,49 @@ export function injectorWebhookRules(webhookConfigName: string): V1PolicyRule[] 
 type JsonPatchOp =
   { op: 'test'; path: string; value: string } | { op: 'add'; path: string; value: string }
 
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
+
+/** The certificates (PEM, trimmed) in a caBundle as stored (base64), in order. */
+export function certsInBundle(bundleB64: string | undefined): string[] {
+  const pem = bundleB64 ? Buffer.from(bundleB64, 'base64').toString('utf8') : ''
+  return [...pem.matchAll(PEM_CERT)].map((m) => m[0])
+}
+
+/** A caBundle (base64) of exactly these CA certificates. */
+export function caBundleOf(caPems: readonly string[]): string {
+  return Buffer.from(caPems.map((c) => c.trim()).join('\n') + '\n').toString('base64')
+}
+
+const sameCerts = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((c, i) => c === b[i])
+
 /**
- * A JSON Patch that sets every webhook's caBundle, guarded by the resourceVersion we read: the
- * webhook indexes are only meaningful for that version, so a concurrent change (another replica,
- * a Helm upgrade) makes the patch fail instead of writing to the wrong entry.
+ * A JSON Patch that sets the caBundle of each webhook that does not hold exactly `caPems`
+ * (none: only the test op), guarded by the resourceVersion we read: the webhook indexes are only
+ * meaningful for that version, so a concurrent change (another replica, a Helm upgrade) makes
+ * the patch fail instead of writing to the wrong entry.
+ *
+ * The bundle is replaced, not merged: every replica serves from the shared CA (ca-state.ts), so
+ * the bundle is that CA, plus the previous one during a rotation, whoever writes it.
  */
-function caBundlePatch(mwc: V1MutatingWebhookConfiguration, caPem: string): JsonPatchOp[] {
+export function caBundlePatch(
+  mwc: V1MutatingWebhookConfiguration,
+  caPems: readonly string[],
+): JsonPatchOp[] {
   const resourceVersion = mwc.metadata?.resourceVersion
   if (!resourceVersion) throw new Error(`${KIND} ${mwc.metadata?.name} has no resourceVersion`)
+  if (caPems.length === 0) throw new Error('a caBundle needs at least one CA')
+  const want = caPems.map((c) => c.trim())
+  const value = caBundleOf(want)
   return [
     { op: 'test', path: '/metadata/resourceVersion', value: resourceVersion },
     // `add` on an existing member replaces it (RFC 6902 §4.1), so one op fits both cases.
-    ...(mwc.webhooks ?? []).map((w, i) => ({
-      op: 'add' as const,
-      path: `/webhooks/${i}/clientConfig/caBundle`,
-      value: mergeCaBundle(w.clientConfig?.caBundle, caPem),
-    })),
+    ...(mwc.webhooks ?? []).flatMap((w, i) =>
+      sameCerts(certsInBundle(w.clientConfig?.caBundle), want)
+        ? []
+        : [{ op: 'add' as const, path: `/webhooks/${i}/clientConfig/caBundle`, value }],
+    ),
   ]
-}
-
-/** How many self-made CAs a bundle keeps: one per injector replica, plus restarts in flight. */
-export const MAX_BUNDLED_CAS = 4
-
-/**
- * The bundle with `caPem` appended (base64, as caBundle is stored). Every injector replica makes
- * its own CA at start, so replacing the bundle would lock out the replicas that started earlier;
- * appending keeps them trusted, and the oldest CAs fall off after MAX_BUNDLED_CAS.
- */
-export function mergeCaBundle(existingB64: string | undefined, caPem: string): string {
-  const existing = existingB64 ? Buffer.from(existingB64, 'base64').toString('utf8') : ''
-  const certs = [
-    ...existing.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g),
-  ].map((m) => m[0])
-  const fresh = caPem.trim()
-  const kept = [...certs.filter((c) => c !== fresh), fresh].slice(-MAX_BUNDLED_CAS)
-  return Buffer.from(kept.join('\n') + '\n').toString('base64')
-}
-
-function statusCode(err: unknown): number | undefined {
-  const code = (err as { code?: unknown } | undefined)?.code
-  return typeof code === 'number' ? code : undefined
-}
-
-/** The API server's Status message from a client-node ApiException, if it has one. */
-function statusMessage(err: unknown): string {
-  const body = (err as { body?: unknown }).body
-  try {
-    const status = (typeof body === 'string' ? JSON.parse(body) : body) as { message?: unknown }
-    if (typeof status?.message === 'string') return status.message
-  } catch {
-    // not a Status object: fall through to the client's own message
-  }
-  return err instanceof Error ? err.message.split('\n')[0]! : String(err)
 }
 
 /** An error that names the object and, for the usual mistakes, says what to fix. */
@@ -101,12 +94,19 @@ function failure(err: unknown, o: { verb: 'read' | 'patch'; name: string }): Err
 const isConflict = (err: unknown): boolean => [409, 422].includes(statusCode(err) ?? 0)
 
 /**
- * Sets `clientConfig.caBundle` (base64 of `caPem`) on every webhook of the named configuration,
- * re-reading and retrying when it changes concurrently. Returns how many webhooks were patched.
+ * Sets `clientConfig.caBundle` of every webhook of the named configuration to the CAs that
+ * `caPems` returns, re-reading and retrying when the configuration changes concurrently.
+ * `caPems` runs after each read of the configuration, so the bundle written is never older than
+ * the configuration it is written over: a replica that read the CA Secret before another rotated
+ * it cannot overwrite that replica's newer bundle (its guarded patch fails, and it reads again).
+ * Returns how many webhooks were patched (0: all held the bundle already, nothing written).
  */
 export async function patchWebhookCaBundle(
   kc: KubeConfig,
-  o: { webhookConfigName: string; caPem: string },
+  o: {
+    webhookConfigName: string
+    caPems: (mwc: V1MutatingWebhookConfiguration) => Promise<readonly string[]>
+  },
 ): Promise<number> {
   const api = kc.makeApiClient(AdmissionregistrationV1Api)
   const name = o.webhookConfigName
@@ -117,7 +117,7 @@ export async function patchWebhookCaBundle(
     } catch (err) {
       throw failure(err, { verb: 'read', name })
     }
-    const body = caBundlePatch(mwc, o.caPem)
+    const body = caBundlePatch(mwc, await o.caPems(mwc))
     const count = body.length - 1
     if (count === 0) return 0
     try {

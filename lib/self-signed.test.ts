@@ -73,6 +73,21 @@ describe('self-signed webhook certificates', () => {
     assert.ok(Math.abs(days - 10) < 0.01, `${days} days`)
   })
 
+  it('ends a certificate at the instant given, e.g. a serving certificate with its CA', async () => {
+    const validUntil = new Date(Date.now() + 3_600_000)
+    const ca = await makeCa({ commonName: 'test-ca', validUntil })
+    const pair = await issueServingCert(ca, { dnsNames: [DNS], validUntil })
+    for (const pem of [ca.certPem, pair.certPem]) {
+      const cert = new X509Certificate(pem)
+      // X.509 times have whole seconds.
+      assert.equal(cert.validToDate.getTime(), Math.floor(validUntil.getTime() / 1000) * 1000)
+    }
+    await assert.rejects(
+      makeCa({ commonName: 'test-ca', validUntil: new Date(Date.now() - 1) }),
+      /must end in the future/,
+    )
+  })
+
   it('gives every certificate a different random serial', async () => {
     const ca = await makeCa({ commonName: 'test-ca', days: 1 })
     const serials = await Promise.all(

@@ -1,6 +1,6 @@
-// A throw-away CA and a serving certificate made at start-up, so the injector's webhook needs no
-// cert-manager: the injector keeps the key in memory and publishes the CA as the webhook's
-// caBundle. ECDSA P-256 keeps generation fast (milliseconds) and certificates small.
+// A self-made CA and serving certificates from it, so the injector's webhook needs no
+// cert-manager (injector/self-bootstrap.ts keeps the CA in a Secret that every replica shares).
+// ECDSA P-256 keeps generation fast (milliseconds) and certificates small.
 import { KeyObject, randomBytes, webcrypto } from 'node:crypto'
 import type * as X509 from '@peculiar/x509'
 
@@ -10,18 +10,22 @@ export interface PemPair {
   readonly keyPem: string
 }
 
-export interface ServingCertOptions {
+/** How long a certificate lasts: some days from now, or up to an instant (a serving certificate
+ * up to its CA's end). */
+export type Lifetime = { readonly days: number } | { readonly validUntil: Date }
+
+export type ServingCertOptions = {
   readonly dnsNames: readonly string[]
   readonly ipAddresses?: readonly string[]
-  readonly days: number
-}
+} & Lifetime
 
 const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const
 const SIGNING = { name: 'ECDSA', hash: 'SHA-256' } as const
 const DAY_MS = 86_400_000
 // Nodes and the API server may run a little behind us; a certificate "not yet valid" for them
-// would fail every admission call until their clocks caught up.
-const CLOCK_SKEW_MS = 5 * 60_000
+// would fail every admission call until their clocks caught up. So a certificate was made
+// CLOCK_SKEW_MS after its notBefore.
+export const CLOCK_SKEW_MS = 5 * 60_000
 
 let loaded: Promise<typeof X509> | undefined
 
@@ -72,9 +76,11 @@ function randomSerial(): string {
   return bytes.toString('hex')
 }
 
-function validity(days: number): { notBefore: Date; notAfter: Date } {
+function validity(life: Lifetime): { notBefore: Date; notAfter: Date } {
   const now = Date.now()
-  return { notBefore: new Date(now - CLOCK_SKEW_MS), notAfter: new Date(now + days * DAY_MS) }
+  const notAfter = 'validUntil' in life ? life.validUntil : new Date(now + life.days * DAY_MS)
+  if (!(notAfter.getTime() > now)) throw new Error('a certificate must end in the future')
+  return { notBefore: new Date(now - CLOCK_SKEW_MS), notAfter }
 }
 
 function newKeys(): Promise<webcrypto.CryptoKeyPair> {
@@ -92,7 +98,7 @@ function dnValue(value: string): string {
 }
 
 /** A CA certificate (CA:true, critical) that may sign certificates and CRLs only. */
-export async function makeCa(o: { commonName: string; days: number }): Promise<PemPair> {
+export async function makeCa(o: { commonName: string } & Lifetime): Promise<PemPair> {
   const x509 = await loadX509()
   const keys = await newKeys()
   const name = `CN=${dnValue(o.commonName)}`
@@ -100,7 +106,7 @@ export async function makeCa(o: { commonName: string; days: number }): Promise<P
     serialNumber: randomSerial(),
     subject: name,
     issuer: name,
-    ...validity(o.days),
+    ...validity(o),
     publicKey: keys.publicKey,
     signingKey: keys.privateKey,
     signingAlgorithm: SIGNING,
@@ -138,7 +144,7 @@ export async function issueServingCert(ca: PemPair, o: ServingCertOptions): Prom
     serialNumber: randomSerial(),
     subject: `CN=${dnValue(first)}`,
     issuer: caCert.subject,
-    ...validity(o.days),
+    ...validity(o),
     publicKey: keys.publicKey,
     signingKey: caKey,
     signingAlgorithm: SIGNING,
@@ -154,11 +160,14 @@ export async function issueServingCert(ca: PemPair, o: ServingCertOptions): Prom
   return { certPem: cert.toString('pem'), keyPem: keyToPem(keys.privateKey) }
 }
 
-/** A fresh CA and a serving certificate from it; the CA's key is dropped (never reused). */
+/** A fresh CA and a serving certificate from it, the CA's key dropped: for a one-off server
+ * (tests). The injector shares one CA between its replicas instead (injector/self-bootstrap.ts). */
 export async function selfSignedBundle(
   o: ServingCertOptions,
 ): Promise<{ caPem: string; certPem: string; keyPem: string }> {
-  const ca = await makeCa({ commonName: `iam-sidecar-webhook-ca-${Date.now()}`, days: o.days })
+  const life = 'validUntil' in o ? { validUntil: o.validUntil } : { days: o.days }
+  // Not named like the injector's old per-replica CAs (ca-state.ts legacyCasToKeep).
+  const ca = await makeCa({ commonName: `iam-sidecar-test-ca-${Date.now()}`, ...life })
   const serving = await issueServingCert(ca, o)
   return { caPem: ca.certPem, ...serving }
 }

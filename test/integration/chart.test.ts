@@ -15,7 +15,7 @@ import type { V1Container, V1PodSpec, V1PolicyRule } from '@kubernetes/client-no
 import { useCluster } from '../peers/cluster.ts'
 import { BROKER_RULES } from '../../broker/rbac.ts'
 import { loadBrokerConfig } from '../../broker/config.ts'
-import { injectorRules } from '../../injector/rbac.ts'
+import { injectorNamespaceRules, injectorRules } from '../../injector/rbac.ts'
 import { loadInjectorConfig } from '../../injector/config.ts'
 import {
   CHART_DIR,
@@ -298,7 +298,8 @@ describe('helm chart', () => {
         one<Workload>(objs, 'Deployment', 'iam-sidecar-injector'),
         'injector',
       ).args!.slice(1)
-      const { tlsSelfBootstrap, webhookConfigName } = loadInjectorConfig(args, {})
+      const icfg = loadInjectorConfig(args, {})
+      const { tlsSelfBootstrap, webhookConfigName } = icfg
       assert.equal(webhookConfigName, mwc.metadata.name)
       assert.equal(tlsSelfBootstrap, r.tls === 'selfBootstrap', r.name)
       assert.deepEqual(rulesOf(objs, 'iam-sidecar-broker'), BROKER_RULES, r.name)
@@ -306,6 +307,39 @@ describe('helm chart', () => {
         rulesOf(objs, 'iam-sidecar-injector'),
         injectorRules({ webhookConfigName, selfBootstrap: tlsSelfBootstrap }),
         r.name,
+      )
+      // The CA Secret's rules: a Role in the namespace the injector keeps its CA in.
+      const roles = objs.filter(
+        (o) => o.kind === 'Role' && o.metadata.name === 'iam-sidecar-injector',
+      )
+      const namespaceRules = injectorNamespaceRules({
+        caSecretName: icfg.webhookCaSecret,
+        selfBootstrap: tlsSelfBootstrap,
+      })
+      assert.deepEqual(
+        roles.map((o) => [
+          o.metadata.namespace,
+          (o as K8sObject & { rules: V1PolicyRule[] }).rules,
+        ]),
+        namespaceRules.length ? [[icfg.serviceNamespace, namespaceRules]] : [],
+        r.name,
+      )
+      const roleBindings = objs.filter(
+        (o) => o.kind === 'RoleBinding' && o.metadata.name === 'iam-sidecar-injector',
+      ) as (K8sObject & { subjects: unknown[] })[]
+      assert.deepEqual(
+        roleBindings.map((b) => b.subjects),
+        namespaceRules.length
+          ? [
+              [
+                {
+                  kind: 'ServiceAccount',
+                  name: 'iam-sidecar-injector',
+                  namespace: GOLDEN_NAMESPACE,
+                },
+              ],
+            ]
+          : [],
       )
       for (const name of ['iam-sidecar-broker', 'iam-sidecar-injector']) {
         const b = one<K8sObject & { subjects: unknown[] }>(objs, 'ClusterRoleBinding', name)

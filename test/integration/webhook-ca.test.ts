@@ -1,5 +1,5 @@
-// The injector publishes its self-made CA on a real API server, with RBAC limited to its own
-// MutatingWebhookConfiguration by name.
+// The injector publishes the shared CA as the caBundle on a real API server, with RBAC limited
+// to its own MutatingWebhookConfiguration by name.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
@@ -10,11 +10,7 @@ import {
   type V1MutatingWebhook,
 } from '@kubernetes/client-node'
 import { useCluster } from '../peers/cluster.ts'
-import {
-  MAX_BUNDLED_CAS,
-  injectorWebhookRules,
-  patchWebhookCaBundle,
-} from '../../injector/webhook-ca.ts'
+import { injectorWebhookRules, patchWebhookCaBundle } from '../../injector/webhook-ca.ts'
 import { makeCa } from '../../lib/self-signed.ts'
 
 const cluster = await useCluster()
@@ -125,59 +121,61 @@ after(async () => {
   ])
 })
 
-let first = ''
+/** patchWebhookCaBundle with a fixed set of CAs. */
+const publish = (kc: KubeConfig, name: string, pems: string[]): Promise<number> =>
+  patchWebhookCaBundle(kc, { webhookConfigName: name, caPems: async () => pems })
+const newCaPem = async (name: string): Promise<string> =>
+  (await makeCa({ commonName: name, days: 1 })).certPem.trim()
 
 describe('webhook caBundle on a real API server', () => {
+  let first = ''
+
   it('sets the caBundle of every webhook of its own configuration, as the injector', async () => {
-    const ca = await makeCa({ commonName: 'webhook-ca-1', days: 1 })
-    const patched = await once403Settles(() =>
-      patchWebhookCaBundle(injectorKc, { webhookConfigName: OURS, caPem: ca.certPem }),
-    )
+    first = await newCaPem('webhook-ca-1')
+    const patched = await once403Settles(() => publish(injectorKc, OURS, [first]))
     assert.equal(patched, 2)
-    assert.deepEqual(await bundledCas(OURS), [[ca.certPem.trim()], [ca.certPem.trim()]])
-    first = ca.certPem.trim()
+    assert.deepEqual(await bundledCas(OURS), [[first], [first]])
   })
 
-  it('appends a new CA (another replica, or a restart) and keeps at most MAX_BUNDLED_CAS', async () => {
-    const ca = await makeCa({ commonName: 'webhook-ca-2', days: 1 })
-    await patchWebhookCaBundle(injectorKc, { webhookConfigName: OURS, caPem: ca.certPem })
+  it('replaces the bundle with exactly the CAs given, and writes nothing when it holds them', async () => {
+    const next = await newCaPem('webhook-ca-2')
+    assert.equal(await publish(injectorKc, OURS, [next, first]), 2)
     assert.deepEqual(await bundledCas(OURS), [
-      [first, ca.certPem.trim()],
-      [first, ca.certPem.trim()],
+      [next, first],
+      [next, first],
     ])
-    const more = await Promise.all(
-      [3, 4, 5, 6].map((n) => makeCa({ commonName: `webhook-ca-x${n}`, days: 1 })),
-    )
-    for (const m of more)
-      await patchWebhookCaBundle(injectorKc, { webhookConfigName: OURS, caPem: m.certPem })
-    const [bundle] = await bundledCas(OURS)
-    assert.equal(bundle!.length, MAX_BUNDLED_CAS)
-    assert.deepEqual(
-      bundle,
-      more.map((m) => m.certPem.trim()),
-      'the oldest fell off, in order',
-    )
+    assert.equal(await publish(injectorKc, OURS, [next]), 2)
+    assert.deepEqual(await bundledCas(OURS), [[next], [next]], 'the old CA left')
+    const before = await admission.readMutatingWebhookConfiguration({ name: OURS })
+    assert.equal(await publish(injectorKc, OURS, [next]), 0)
+    const now = await admission.readMutatingWebhookConfiguration({ name: OURS })
+    assert.equal(now.metadata?.resourceVersion, before.metadata?.resourceVersion, 'no write')
   })
 
-  it('re-reads and retries when the configuration changes between its read and its patch', async () => {
-    const ca = await makeCa({ commonName: 'webhook-ca-3', days: 1 })
+  it('re-reads and retries when the configuration changes between its read and its patch, asking for the CAs again', async () => {
+    const ca = await newCaPem('webhook-ca-3')
     const edited = withConcurrentEditAfterFirstRead(injectorKc, () =>
       admission.patchMutatingWebhookConfiguration({
         name: OURS,
         body: [{ op: 'add', path: '/metadata/labels', value: { edited: 'concurrently' } }],
       }),
     )
-    await patchWebhookCaBundle(edited.kc, { webhookConfigName: OURS, caPem: ca.certPem })
+    let asked = 0
+    await patchWebhookCaBundle(edited.kc, {
+      webhookConfigName: OURS,
+      caPems: async () => (asked++, [ca]),
+    })
     assert.equal(edited.reads(), 2, 'the guarded patch failed once, then succeeded on a re-read')
-    for (const certs of await bundledCas(OURS)) assert.equal(certs.at(-1), ca.certPem.trim())
+    assert.equal(asked, 2, 'the CAs were read again after the configuration')
+    assert.deepEqual(await bundledCas(OURS), [[ca], [ca]])
     const mwc = await admission.readMutatingWebhookConfiguration({ name: OURS })
     assert.deepEqual(mwc.metadata?.labels, { edited: 'concurrently' }, 'the other edit survived')
   })
 
   it('is forbidden to touch any other configuration: RBAC is limited by name', async () => {
-    const ca = await makeCa({ commonName: 'webhook-ca-4', days: 1 })
+    const ca = await newCaPem('webhook-ca-4')
     await assert.rejects(
-      patchWebhookCaBundle(injectorKc, { webhookConfigName: OTHER, caPem: ca.certPem }),
+      publish(injectorKc, OTHER, [ca]),
       new RegExp(
         `^Error: cannot read MutatingWebhookConfiguration ${OTHER}: forbidden — ` +
           'the injector needs get and patch on it \\(RBAC resourceNames\\)$',
@@ -187,7 +185,7 @@ describe('webhook caBundle on a real API server', () => {
     await assert.rejects(
       injectorKc.makeApiClient(AdmissionregistrationV1Api).patchMutatingWebhookConfiguration({
         name: OTHER,
-        body: [{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: b64(ca.certPem) }],
+        body: [{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: b64(ca) }],
       }),
       { code: 403 },
     )
@@ -197,19 +195,14 @@ describe('webhook caBundle on a real API server', () => {
   it('patches nothing in a configuration without webhooks', async () => {
     await createMwc(EMPTY, [])
     const before = await admission.readMutatingWebhookConfiguration({ name: EMPTY })
-    const ca = await makeCa({ commonName: 'webhook-ca-6', days: 1 })
-    assert.equal(
-      await patchWebhookCaBundle(cluster.kc, { webhookConfigName: EMPTY, caPem: ca.certPem }),
-      0,
-    )
+    assert.equal(await publish(cluster.kc, EMPTY, [await newCaPem('webhook-ca-6')]), 0)
     const now = await admission.readMutatingWebhookConfiguration({ name: EMPTY })
     assert.equal(now.metadata?.resourceVersion, before.metadata?.resourceVersion, 'no write')
   })
 
   it('names the missing configuration when it does not exist', async () => {
-    const ca = await makeCa({ commonName: 'webhook-ca-5', days: 1 })
     await assert.rejects(
-      patchWebhookCaBundle(cluster.kc, { webhookConfigName: `${OURS}-absent`, caPem: ca.certPem }),
+      publish(cluster.kc, `${OURS}-absent`, [await newCaPem('webhook-ca-5')]),
       new RegExp(`cannot read MutatingWebhookConfiguration ${OURS}-absent: not found`),
     )
   })

@@ -1,6 +1,7 @@
 // The real injector in-process against the test API server: its own static identity bound to
-// exactly injectorRules(), self-bootstrapped TLS, and a MutatingWebhookConfiguration pointing at
-// it on 127.0.0.1 that only selects namespaces carrying this run's label.
+// exactly injectorRules() and, in a namespace of its own, injectorNamespaceRules();
+// self-bootstrapped TLS (its CA in a Secret there), and a MutatingWebhookConfiguration pointing
+// at it on 127.0.0.1 that only selects namespaces carrying this run's label.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,7 +13,7 @@ import {
 } from '@kubernetes/client-node'
 import { loadInjectorConfig } from '../../injector/config.ts'
 import { startInjector, type InjectorRuntime } from '../../injector/main.ts'
-import { injectorRules } from '../../injector/rbac.ts'
+import { injectorNamespaceRules, injectorRules } from '../../injector/rbac.ts'
 import { createLogger } from '../../lib/log.ts'
 import type { TestCluster } from '../peers/cluster.ts'
 import { writeKubeconfig } from '../peers/control-plane.ts'
@@ -39,13 +40,31 @@ export async function startTestInjector(
       rules: injectorRules({ webhookConfigName: name, selfBootstrap: true }),
     },
   })
+  const subjects = [
+    { kind: 'User', name: 'iam-sidecar-injector', apiGroup: 'rbac.authorization.k8s.io' },
+  ]
   await rbac.createClusterRoleBinding({
     body: {
       metadata: { name },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-      subjects: [
-        { kind: 'User', name: 'iam-sidecar-injector', apiGroup: 'rbac.authorization.k8s.io' },
-      ],
+      subjects,
+    },
+  })
+  // The injector's own namespace, where its CA Secret lives (deleted with the test's namespaces).
+  const serviceNamespace = await cluster.freshNamespace('iam-sidecar-injector')
+  await rbac.createNamespacedRole({
+    namespace: serviceNamespace,
+    body: {
+      metadata: { name },
+      rules: injectorNamespaceRules({ caSecretName: name, selfBootstrap: true }),
+    },
+  })
+  await rbac.createNamespacedRoleBinding({
+    namespace: serviceNamespace,
+    body: {
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects,
     },
   })
   const port = await freePort()
@@ -93,6 +112,8 @@ export async function startTestInjector(
       `--kubeconfig=${kubeconfig}`,
       '--tls-self-bootstrap',
       `--webhook-config-name=${name}`,
+      `--service-namespace=${serviceNamespace}`,
+      `--webhook-ca-secret=${name}`,
       `--port=${port}`,
       '--bind-address=127.0.0.1',
       '--metrics-port=0',
