@@ -112,6 +112,7 @@ export const ANNOTATION_DOCS: readonly AnnotationDoc[] = [
   {
     key: INJECTED_LABEL,
     on: 'Pod (label, set by the injector)',
-    meaning: 'Marks an admitted pod; the broker serves only pods that carry it.',
+    meaning:
+      'Marks an admitted pod. Not trusted on its own: the broker also checks the live pod for the sidecar container and a safe shape, and the injector checks a labelled pod like any other.',
   },
 ]

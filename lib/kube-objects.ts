@@ -8,6 +8,7 @@ import {
   type Informer,
   type KubeConfig,
   type KubernetesObject,
+  type V1ListMeta,
   type V1Namespace,
   type V1Pod,
   type V1ServiceAccount,
@@ -60,7 +61,10 @@ export class InformerLookup implements ObjectLookup {
           '/api/v1/pods',
           viewingWatch(watch, podView),
           async () =>
-            viewList(await api.listPodForAllNamespaces({ fieldSelector, labelSelector }), podView),
+            listViews(
+              (page) => api.listPodForAllNamespaces({ fieldSelector, labelSelector, ...page }),
+              podView,
+            ),
           false,
           labelSelector,
           fieldSelector,
@@ -68,13 +72,13 @@ export class InformerLookup implements ObjectLookup {
     this.#namespaces = new ListWatch<V1Namespace>(
       '/api/v1/namespaces',
       viewingWatch(watch, namespaceView),
-      async () => viewList(await api.listNamespace(), namespaceView),
+      () => listViews((page) => api.listNamespace(page), namespaceView),
       false,
     )
     this.#sas = new ListWatch<V1ServiceAccount>(
       '/api/v1/serviceaccounts',
       viewingWatch(watch, serviceAccountView),
-      async () => viewList(await api.listServiceAccountForAllNamespaces(), serviceAccountView),
+      () => listViews((page) => api.listServiceAccountForAllNamespaces(page), serviceAccountView),
       false,
     )
   }
@@ -139,9 +143,28 @@ export class InformerLookup implements ObjectLookup {
   }
 }
 
-/** A list whose items are `view` of the listed objects. */
-function viewList<T, L extends { items: T[] }>(list: L, view: (o: T) => T): L {
-  return { ...list, items: list.items.map(view) }
+/** Objects per page of an informer's list: bounds what one response holds in memory at once. */
+export const LIST_PAGE_SIZE = 500
+
+/**
+ * The whole list, read page by page, with `view` of each object: a cluster's pods in one
+ * response are tens of megabytes parsed at once, and the heap that grew for them stays with the
+ * process (its RSS does not come back down). The resourceVersion is the first page's: the list is
+ * one consistent snapshot, and the watch resumes from it.
+ */
+export async function listViews<T, L extends { items: T[]; metadata?: V1ListMeta }>(
+  list: (page: { limit: number; _continue?: string }) => Promise<L>,
+  view: (o: T) => T,
+): Promise<L> {
+  const first = await list({ limit: LIST_PAGE_SIZE })
+  const items = first.items.map(view)
+  let next = first.metadata?._continue
+  while (next) {
+    const page = await list({ limit: LIST_PAGE_SIZE, _continue: next })
+    for (const o of page.items) items.push(view(o))
+    next = page.metadata?._continue
+  }
+  return { ...first, items, metadata: { ...first.metadata, _continue: undefined } }
 }
 
 /** A Watch whose ADDED and MODIFIED objects reach the informer as `view` of them. */
