@@ -5,9 +5,13 @@ import type { Clock, Random } from '../lib/clock.ts'
 import type { Credentials } from '../lib/credentials.ts'
 import type { Logger } from '../lib/log.ts'
 import type { BrokerMetrics } from './metrics.ts'
+import { Semaphore } from '../lib/semaphore.ts'
 import { RateLimiter } from './rate-limiter.ts'
 import { withRetry } from './retry.ts'
 import { StsError, type Assumer, type AssumeRoleInput } from './sts.ts'
+
+/** AssumeRole calls in flight at once; at 50 ms each that is over 1,000 a second. */
+export const MAX_STS_IN_FLIGHT = 64
 
 export interface LimitedAssumeOptions {
   readonly stsRate: number
@@ -30,19 +34,24 @@ export function limitedAssume(
     maxQueue: 100_000,
     clock: o.clock,
   })
+  // Calls in flight are bounded too: a burst of hundreds at once would wait on STS's side, hit
+  // the request timeout and be retried, each retry a second session for the same pod.
+  const inFlight = new Semaphore(MAX_STS_IN_FLIGHT)
   const attempt = async (input: AssumeRoleInput): Promise<Credentials> => {
     await limiter.take()
-    const end = o.metrics.stsSeconds.startTimer()
-    try {
-      const creds = await assumer.assumeRole(input)
-      o.metrics.stsCalls.inc({ outcome: 'ok' })
-      return creds
-    } catch (err) {
-      o.metrics.stsCalls.inc({ outcome: err instanceof StsError ? err.kind : 'transient' })
-      throw err
-    } finally {
-      end()
-    }
+    return inFlight.run(async () => {
+      const end = o.metrics.stsSeconds.startTimer()
+      try {
+        const creds = await assumer.assumeRole(input)
+        o.metrics.stsCalls.inc({ outcome: 'ok' })
+        return creds
+      } catch (err) {
+        o.metrics.stsCalls.inc({ outcome: err instanceof StsError ? err.kind : 'transient' })
+        throw err
+      } finally {
+        end()
+      }
+    })
   }
   return (input) =>
     withRetry(() => attempt(input), {
