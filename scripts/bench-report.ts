@@ -34,6 +34,7 @@ export function panels(): Panel[] {
   const s = load('sidecar')
   const b = load('broker')
   const i = load('injector')
+  const c = load('scale')
   return [
     {
       title: 'Sidecar throughput at c=32 (requests/s)',
@@ -90,6 +91,41 @@ export function panels(): Panel[] {
           label: 'STS calls per session-hour',
           value: num(b, 'sts_calls_per_session_hour'),
           target: 2,
+          lower: true,
+        },
+      ],
+    },
+    {
+      title: `Broker in a ${num(c, 'cluster_pods')}-pod cluster, ${num(c, 'injected_pods')} injected`,
+      unit: '',
+      bars: [
+        {
+          label: 'RSS steady (MiB)',
+          value: num(c, 'broker_rss_mib_steady'),
+          target: 256,
+          lower: true,
+        },
+        {
+          label: 'start to ready (s)',
+          value: num(c, 'broker_ready_seconds'),
+          target: 30,
+          lower: true,
+        },
+        {
+          label: `storm: ${num(c, 'storm_pods')} pods served in (s)`,
+          value: num(c, 'storm_seconds'),
+          lower: true,
+        },
+        {
+          label: 'storm peak RSS (MiB)',
+          value: num(c, 'storm_peak_rss_mib'),
+          target: 512,
+          lower: true,
+        },
+        {
+          label: 'storm STS calls per session',
+          value: Math.round((num(c, 'storm_sts_calls') / num(c, 'storm_sessions')) * 100) / 100,
+          target: 1,
           lower: true,
         },
       ],
