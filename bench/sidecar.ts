@@ -160,7 +160,8 @@ async function main(): Promise<void> {
     writeResults('sidecar-memory.json', memory, false)
     const eksAgent = {
       agent: `eks-pod-identity-agent ${agent.version}, built with the eksauth stand-in`,
-      quiet: loadAtStart <= QUIET_LOAD && loadAtEnd <= QUIET_LOAD,
+      // At the end the 1-minute load includes the benchmark's own two busy processes (about 2).
+      quiet_at_start: loadAtStart <= QUIET_LOAD,
       loadavg_1m_start_end: [loadAtStart, loadAtEnd],
       body_bytes: { sidecar: Buffer.byteLength(body), agent: Buffer.byteLength(agentBodyText) },
       agent_c32: { ...agC32, okRps: round(agC32.okRps, 1), seconds: SECONDS },
