@@ -1,12 +1,18 @@
 // npm run bench:sidecar: the sidecar bundle under wrk, against nginx serving the same JSON body
-// on loopback in the same run with the same load tool (the physical-limit anchor). Writes
-// bench/results/sidecar.json. Upstream: the test stand-in broker backed by real moto, warm.
+// on loopback in the same run with the same load tool (the physical-limit anchor), and against the
+// EKS Pod Identity Agent (one process per node, bench/eks-agent-fixture.ts) serving the same
+// credentials: its successful requests per second at c=32 (it rate-limits at 1,000/s and answers
+// 429 beyond), p50/p99 of both at a constant 500 requests per second, and its memory. Writes
+// bench/results/sidecar.json and bench/results/eks-agent.json. Upstream: the test stand-in broker
+// backed by real moto, warm; the agent's, the stand-in EKS Auth endpoint, called once.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { parseBody } from '../lib/credentials.ts'
 import { SIDECAR_NODE_FLAGS } from '../lib/sidecar-pod-layout.ts'
 import { freePort } from '../test/peers/ports.ts'
+import { agentBody, startBenchEksAgent } from './eks-agent-fixture.ts'
 import { startBenchSidecar } from './sidecar-fixture.ts'
 import { ensureDebianTools } from './tools.ts'
 import { wrk } from './wrk.ts'
@@ -15,6 +21,13 @@ import { machine, writeResults } from './results.ts'
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15)
 // BENCH_NODE_FLAGS overrides the V8 flags pods get, for experiments; results are for the default.
 const NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? SIDECAR_NODE_FLAGS
+/** The constant rate at which latency is compared with the agent's (below its 1,000/s limit). */
+const RATE = 500
+const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 20)
+/** Above this 1-minute load average the machine was not quiet; the result says so. */
+const QUIET_LOAD = 0.7
+const loadavg1 = (): number => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
+const round = (v: number, digits = 3): number => Math.round(v * 10 ** digits) / 10 ** digits
 
 /** Resident memory in MiB: the total (VmRSS) and its parts, private (anon) and file-backed. */
 function rss(pid: number): { total: number; anon: number; file: number } {
@@ -30,6 +43,11 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function main(): Promise<void> {
   ensureDebianTools({ wrk: 'wrk', nginx: 'nginx-light' })
+  const loadAtStart = loadavg1()
+  if (loadAtStart > QUIET_LOAD)
+    console.warn(
+      `# WARNING: 1-minute load ${loadAtStart} > ${QUIET_LOAD}: the machine is not quiet`,
+    )
   const sc = await startBenchSidecar({ nodeFlags: NODE_FLAGS })
   const dir = mkdtempSync(join(tmpdir(), 'iam-sidecar-bench-nginx-'))
   const cleanups: (() => unknown)[] = [
@@ -43,6 +61,13 @@ async function main(): Promise<void> {
     const rssIdle = rss(child.pid!)
     const headers = { Authorization: secret }
     const body = await (await fetch(url, { headers })).text()
+    // The agent serves the very credentials the sidecar does; idle, it waits out the sidecar's runs.
+    const agent = await startBenchEksAgent(parseBody(JSON.parse(body)))
+    cleanups.push(() => agent.stop())
+    const agentHeaders = { ...agent.headers }
+    const agentBodyText = await agentBody(agent)
+    await sleep(2000)
+    const agentRssIdle = rss(agent.child.pid!)
 
     console.log('# sidecar, c=1')
     const c1 = wrk(url, { connections: 1, threads: 1, seconds: Math.min(10, SECONDS), headers })
@@ -65,6 +90,40 @@ async function main(): Promise<void> {
       headers,
     })
 
+    console.log(`# sidecar, constant ${RATE} requests/s (c=32)`)
+    const scRate = wrk(url, {
+      connections: 32,
+      threads: 2,
+      seconds: RATE_SECONDS,
+      headers,
+      rate: RATE,
+    })
+    console.log('# EKS Pod Identity Agent, c=32 (same body, same load tool; 429 above 1,000/s)')
+    const agC32 = wrk(agent.url, {
+      connections: 32,
+      threads: 2,
+      seconds: SECONDS,
+      headers: agentHeaders,
+    })
+    console.log(`# EKS Pod Identity Agent, constant ${RATE} requests/s (c=32)`)
+    const agRate = wrk(agent.url, {
+      connections: 32,
+      threads: 2,
+      seconds: RATE_SECONDS,
+      headers: agentHeaders,
+      rate: RATE,
+    })
+    await sleep(1000)
+    const agentRssAfter = rss(agent.child.pid!)
+    const loadAtEnd = loadavg1()
+    const rateErrors = scRate.errors + scRate.non2xx + agRate.errors + agRate.non2xx
+    if (rateErrors > 0)
+      console.warn(`# WARNING: ${rateErrors} errors or non-2xx answers in the constant-rate runs`)
+    if ((scRate.late ?? 0) + (agRate.late ?? 0) > 0)
+      console.warn(
+        '# WARNING: requests sent late in the constant-rate runs: the tail is understated',
+      )
+
     const results = {
       throughput_rps_c32: Math.round(c32.rps),
       nginx_throughput_rps_c32: Math.round(nginx.rps),
@@ -75,6 +134,14 @@ async function main(): Promise<void> {
       rss_idle_mb: rssIdle.total,
       rss_after_100k_mb: rssAfter.total,
       start_to_ready_ms: Math.round(startToReady),
+      agent_ok_rps_c32: Math.round(agC32.okRps),
+      agent_p50_ms_500rps: round(agRate.p50Ms),
+      agent_p99_ms_500rps: round(agRate.p99Ms),
+      sidecar_p50_ms_500rps: round(scRate.p50Ms),
+      sidecar_p99_ms_500rps: round(scRate.p99Ms),
+      agent_rss_mib_idle: agentRssIdle.total,
+      agent_rss_mib_after: agentRssAfter.total,
+      loadavg_1m: loadAtStart,
       node_version: process.version,
       machine: machine(),
     }
@@ -91,6 +158,21 @@ async function main(): Promise<void> {
       requests_served: served,
     }
     writeResults('sidecar-memory.json', memory, false)
+    const eksAgent = {
+      agent: `eks-pod-identity-agent ${agent.version}, built with the eksauth stand-in`,
+      // At the end the 1-minute load includes the benchmark's own two busy processes (about 2).
+      quiet_at_start: loadAtStart <= QUIET_LOAD,
+      loadavg_1m_start_end: [loadAtStart, loadAtEnd],
+      body_bytes: { sidecar: Buffer.byteLength(body), agent: Buffer.byteLength(agentBodyText) },
+      agent_c32: { ...agC32, okRps: round(agC32.okRps, 1), seconds: SECONDS },
+      agent_500rps: { ...agRate, okRps: round(agRate.okRps, 1), seconds: RATE_SECONDS },
+      sidecar_500rps: { ...scRate, okRps: round(scRate.okRps, 1), seconds: RATE_SECONDS },
+      agent_rss_mib: { idle: agentRssIdle, after: agentRssAfter },
+      agent_eks_auth_calls: agent.eksAuthCalls(),
+      agent_start_to_ready_ms: Math.round(agent.startToReadyMs),
+    }
+    writeResults('eks-agent.json', eksAgent, false)
+    console.log(`# EKS Pod Identity Agent: ${JSON.stringify(eksAgent)}`)
     console.log(`# memory (MiB): ${JSON.stringify(memory)}`)
     console.log(`# requests served by the sidecar: ${served}; written to ${out}`)
   } finally {

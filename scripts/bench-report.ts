@@ -1,6 +1,7 @@
-// Renders bench/results/*.json into bench/results/summary.svg (a plot, no dependencies) and the
-// README's benchmark table between `<!-- bench -->` markers. `node scripts/bench-report.ts`
-// rewrites both; test/integration/bench-report.test.ts fails when they are stale.
+// Renders bench/results/*.json into bench/results/summary.svg (a plot, no dependencies), the
+// README's benchmark table between `<!-- bench -->` markers and its measured comparison with the
+// EKS Pod Identity Agent between `<!-- vs-eks-agent -->` markers. `node scripts/bench-report.ts`
+// rewrites them; test/integration/bench-report.test.ts fails when they are stale.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 
@@ -46,6 +47,10 @@ export function panels(): Panel[] {
           target: 0.5 * num(s, 'nginx_throughput_rps_c32'),
         },
         { label: 'nginx, same body (anchor)', value: num(s, 'nginx_throughput_rps_c32') },
+        {
+          label: 'EKS Pod Identity Agent, 2xx',
+          value: num(s, 'agent_ok_rps_c32'),
+        },
       ],
     },
     {
@@ -54,6 +59,8 @@ export function panels(): Panel[] {
       bars: [
         { label: 'sidecar p99, c=32', value: num(s, 'p99_ms_c32'), target: 2, lower: true },
         { label: 'sidecar p99, c=1', value: num(s, 'p99_ms_c1'), lower: true },
+        { label: 'sidecar p99, 500 req/s', value: num(s, 'sidecar_p99_ms_500rps'), lower: true },
+        { label: 'EKS agent p99, 500 req/s', value: num(s, 'agent_p99_ms_500rps'), lower: true },
         { label: 'injector review p99', value: num(i, 'review_p99_ms'), target: 5, lower: true },
         { label: 'broker warm p99, c=32', value: num(b, 'warm_p99_ms_c32'), lower: true },
       ],
@@ -67,6 +74,12 @@ export function panels(): Panel[] {
           label: 'RSS after 100k requests (MiB)',
           value: num(s, 'rss_after_100k_mb'),
           target: 45,
+          lower: true,
+        },
+        { label: 'EKS agent RSS idle (MiB)', value: num(s, 'agent_rss_mib_idle'), lower: true },
+        {
+          label: 'EKS agent RSS after load (MiB)',
+          value: num(s, 'agent_rss_mib_after'),
           lower: true,
         },
         {
@@ -193,12 +206,68 @@ export function renderTable(ps: readonly Panel[]): string {
   ].join('\n')
 }
 
+const PODS_PER_NODE = 30
+const int = (v: number): string => Math.round(v).toLocaleString('en-US')
+const mib = (v: number): string => `${Math.round(v * 10) / 10} MiB`
+
+/**
+ * The measured rows of the README's comparison, for 30 pods on a node: the sidecar is one process
+ * per pod, the agent one per node. Per-node sidecar memory is 30 private parts plus one copy of
+ * the Node binary's file pages, which the processes share.
+ */
+export function renderComparison(): string {
+  const s = load('sidecar')
+  const m = JSON.parse(
+    readFileSync(join(root, 'bench', 'results', 'sidecar-memory.json'), 'utf8'),
+  ) as Record<'idle' | 'after_100k', { total: number; anon: number; file: number }>
+  const n = PODS_PER_NODE
+  const ok = num(s, 'agent_ok_rps_c32')
+  const perNode = (k: 'idle' | 'after_100k'): number => n * m[k].anon + m[k].file
+  const rows = [
+    [
+      'Credential requests/s per pod (2xx)',
+      `${int(num(s, 'throughput_rps_c32'))} (its own process)`,
+      `${int(ok / n)} when all ${n} ask at once, ${int(ok)} for one alone (one shared process)`,
+    ],
+    [
+      'Credential requests/s per node (2xx)',
+      `up to ${int(num(s, 'throughput_rps_c32'))} per core the sidecars get (one measured; ${n} share the node's cores)`,
+      `${int(ok)} (rate limit 1,000/s after a burst of 500; 429 beyond)`,
+    ],
+    [
+      'Latency p50 / p99 at a constant 500 requests/s',
+      `${num(s, 'sidecar_p50_ms_500rps')} / ${num(s, 'sidecar_p99_ms_500rps')} ms`,
+      `${num(s, 'agent_p50_ms_500rps')} / ${num(s, 'agent_p99_ms_500rps')} ms`,
+    ],
+    [
+      'Memory per pod, idle → after load',
+      `${mib(m.idle.anon)} → ${mib(m.after_100k.anon)} private (RSS ${mib(num(s, 'rss_idle_mb'))} → ${mib(num(s, 'rss_after_100k_mb'))} with shared file pages)`,
+      'none (no process per pod)',
+    ],
+    [
+      `Memory per node, ${n} pods, idle → after load (every pod loaded)`,
+      `${mib(perNode('idle'))} → ${mib(perNode('after_100k'))} (${n} × private + the shared file pages once)`,
+      `${mib(num(s, 'agent_rss_mib_idle'))} → ${mib(num(s, 'agent_rss_mib_after'))} (RSS of its one process)`,
+    ],
+  ]
+  return [
+    `| Measured, ${n} pods on one node (\`npm run bench:sidecar\`, same run, same load tool) | iam-sidecar (one process per pod) | EKS Pod Identity Agent (one process per node) |`,
+    '|---|---|---|',
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n')
+}
+
+function replaceBlock(text: string, name: string, body: string): string {
+  const re = new RegExp(`(<!-- ${name} -->)[\\s\\S]*?(<!-- \\/${name} -->)`)
+  if (!re.test(text)) throw new Error(`README.md lacks the <!-- ${name} --> block`)
+  return text.replace(re, (_m, open: string, close: string) => `${open}\n${body}\n${close}`)
+}
+
 export function renderReadme(text: string, ps: readonly Panel[]): string {
-  const re = /(<!-- bench -->)[\s\S]*?(<!-- \/bench -->)/
-  if (!re.test(text)) throw new Error('README.md lacks the <!-- bench --> block')
-  return text.replace(
-    re,
-    (_m, open: string, close: string) => `${open}\n${renderTable(ps)}\n${close}`,
+  return replaceBlock(
+    replaceBlock(text, 'bench', renderTable(ps)),
+    'vs-eks-agent',
+    renderComparison(),
   )
 }
 

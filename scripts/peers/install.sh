@@ -2,7 +2,8 @@
 # Installs (or finds cached) every real test peer. Usage: install.sh [peer...]
 # Peers: moto etcd helm hadolint toxiproxy kubernetes, and for the test node (test/node/):
 # node-host (host tools: nft, nsenter, ip) runc cni-plugins pause containerd coredns.
-# Default: all of them.
+# Default: all of them. Benchmark-only, built on first use and not in the default:
+# eks-pod-identity-agent (bench/eks-agent-fixture.ts).
 . "$(dirname "$0")/lib.sh"
 peers=("$@")
 [ ${#peers[@]} -gt 0 ] ||
