@@ -36,6 +36,21 @@ function agentVersion(): string {
   return m[1]!
 }
 
+/**
+ * Why the agent cannot run here, or undefined: it is neither in the cache nor buildable, since
+ * its source is the shared peers tarball beside the clone (or EKS_POD_IDENTITY_AGENT_TARBALL),
+ * which no registry serves.
+ */
+export function eksAgentUnavailable(tarballEnv: string | undefined): string | undefined {
+  const version = agentVersion()
+  const bin = join(cacheRoot(), 'peers', `eks-pod-identity-agent-${version}`, 'bin')
+  if (existsSync(join(bin, 'eks-pod-identity-agent'))) return undefined
+  const tarball =
+    tarballEnv ??
+    join(repoRoot, '..', 'shared', 'peers', `eks-pod-identity-agent-${version}.tar.gz`)
+  return existsSync(tarball) ? undefined : `the agent's source tarball is not at ${tarball}`
+}
+
 /** The agent binary, built on first use (about 1 min cold). */
 export function eksAgentBinary(): { path: string; version: string } {
   const version = agentVersion()
