@@ -100,7 +100,7 @@ export function podIdentityToken(nowSeconds = Math.floor(Date.now() / 1000)): st
 }
 
 /** One GET with a chosen Host header (fetch cannot set Host). */
-function get(
+export function getWithHost(
   url: string,
   headers: Record<string, string>,
 ): Promise<{ status: number; body: string }> {
@@ -179,7 +179,7 @@ export async function startBenchEksAgent(creds: Credentials): Promise<BenchEksAg
     const startToReadyMs = performance.now() - t0
     const url = `http://127.0.0.1:${port}/v1/credentials`
     const headers = { Host: AGENT_HOST, Authorization: podIdentityToken() }
-    const first = await get(url, headers) // the cold path, once
+    const first = await getWithHost(url, headers) // the cold path, once
     if (first.status !== 200)
       throw new Error(`the agent's first answer was ${first.status}: ${first.body.slice(0, 200)}`)
     return {
@@ -199,5 +199,5 @@ export async function startBenchEksAgent(creds: Credentials): Promise<BenchEksAg
 
 /** The agent's answer body, for comparing with the sidecar's. */
 export async function agentBody(a: BenchEksAgent): Promise<string> {
-  return (await get(a.url, { ...a.headers })).body
+  return (await getWithHost(a.url, { ...a.headers })).body
 }

@@ -60,7 +60,7 @@ export class InformerLookup implements ObjectLookup {
       : new ListWatch<V1Pod>(
           '/api/v1/pods',
           viewingWatch(watch, podView),
-          async () =>
+          () =>
             listViews(
               (page) => api.listPodForAllNamespaces({ fieldSelector, labelSelector, ...page }),
               podView,

@@ -1,5 +1,5 @@
-// `iam-sidecar sidecar`: wiring only. Parse config, write the pod secret, start the cache and
-// the server, stop cleanly on SIGTERM.
+// `iam-sidecar sidecar`: wiring only. Parse config, keep or write the pod secret, start the
+// cache and the server, stop cleanly on SIGTERM.
 import { systemClock, systemRandom } from '../lib/clock.ts'
 import { createLogger } from '../lib/log.ts'
 import { BrokerClient } from './broker-client.ts'

@@ -3,11 +3,11 @@
 // and then from its own cache; its Host check is live; the load tool's constant-rate mode paces.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { request } from 'node:http'
 import type { Credentials } from '../../lib/credentials.ts'
 import { answerAssumeRoleForPodIdentity } from '../../bench/eks-auth-stand-in.ts'
 import {
   eksAgentUnavailable,
+  getWithHost,
   startBenchEksAgent,
   type BenchEksAgent,
 } from '../../bench/eks-agent-fixture.ts'
@@ -21,21 +21,6 @@ const CREDS: Credentials = Object.freeze({
   accountId: '123456789012',
   roleArn: 'arn:aws:iam::123456789012:role/bench',
 })
-
-function get(
-  url: string,
-  headers: Record<string, string>,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers }, (res) => {
-      let body = ''
-      res.on('data', (c: Buffer) => (body += c.toString()))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}
 
 describe('the stand-in EKS Auth endpoint', () => {
   const call = {
@@ -102,7 +87,7 @@ describe('the EKS Pod Identity Agent peer', { skip: unavailable }, () => {
   it('serves the stand-in credentials, calling EKS Auth only on its cold path', async () => {
     assert.equal(agent.eksAuthCalls(), 1) // the fixture's warming request
     for (let i = 0; i < 5; i++) {
-      const r = await get(agent.url, { ...agent.headers })
+      const r = await getWithHost(agent.url, { ...agent.headers })
       assert.equal(r.status, 200)
       const body = JSON.parse(r.body) as Record<string, string>
       assert.equal(body.AccessKeyId, CREDS.accessKeyId)
@@ -114,7 +99,7 @@ describe('the EKS Pod Identity Agent peer', { skip: unavailable }, () => {
   })
 
   it('checks the Host header: 169.254.170.23 passes, the loopback address it listens on does not', async () => {
-    const r = await get(agent.url, { ...agent.headers, Host: '127.0.0.1' })
+    const r = await getWithHost(agent.url, { ...agent.headers, Host: '127.0.0.1' })
     assert.equal(r.status, 403)
   })
 

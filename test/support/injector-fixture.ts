@@ -10,6 +10,7 @@ import {
   AdmissionregistrationV1Api,
   CoreV1Api,
   RbacAuthorizationV1Api,
+  type V1MutatingWebhook,
 } from '@kubernetes/client-node'
 import { loadInjectorConfig } from '../../injector/config.ts'
 import { startInjector, type InjectorRuntime } from '../../injector/main.ts'
@@ -24,6 +25,33 @@ export interface TestInjector extends InjectorRuntime {
   readonly selector: Record<string, string>
   readonly webhookConfigName: string
   logs(): string
+}
+
+/** A webhook on pod creation, sent to an injector on 127.0.0.1:`port`, for namespaces labelled so. */
+export function podWebhook(o: {
+  name: string
+  port: number
+  selector: Record<string, string>
+  timeoutSeconds: number
+}): V1MutatingWebhook {
+  return {
+    name: o.name,
+    clientConfig: { url: `https://127.0.0.1:${o.port}/mutate` },
+    rules: [
+      {
+        apiGroups: [''],
+        apiVersions: ['v1'],
+        operations: ['CREATE'],
+        resources: ['pods'],
+        scope: 'Namespaced',
+      },
+    ],
+    namespaceSelector: { matchLabels: o.selector },
+    sideEffects: 'None',
+    admissionReviewVersions: ['v1'],
+    failurePolicy: 'Fail',
+    timeoutSeconds: o.timeoutSeconds,
+  }
 }
 
 export async function startTestInjector(
@@ -72,26 +100,7 @@ export async function startTestInjector(
   await admission.createMutatingWebhookConfiguration({
     body: {
       metadata: { name },
-      webhooks: [
-        {
-          name: 'inject.iam-sidecar.io',
-          clientConfig: { url: `https://127.0.0.1:${port}/mutate` },
-          rules: [
-            {
-              apiGroups: [''],
-              apiVersions: ['v1'],
-              operations: ['CREATE'],
-              resources: ['pods'],
-              scope: 'Namespaced',
-            },
-          ],
-          namespaceSelector: { matchLabels: selector },
-          sideEffects: 'None',
-          admissionReviewVersions: ['v1'],
-          failurePolicy: 'Fail',
-          timeoutSeconds: 10,
-        },
-      ],
+      webhooks: [podWebhook({ name: 'inject.iam-sidecar.io', port, selector, timeoutSeconds: 10 })],
     },
   })
   const dir = mkdtempSync(join(tmpdir(), 'iam-sidecar-injector-'))

@@ -13,6 +13,7 @@ import {
 import { injectorNamespaceRules, injectorRules } from '../../injector/rbac.ts'
 import type { TestCluster } from '../peers/cluster.ts'
 import { freePort } from '../peers/ports.ts'
+import { podWebhook } from './injector-fixture.ts'
 import { startInjectorProcess, type InjectorProcess } from './injector-process.ts'
 
 export const SERVICE = 'iam-sidecar-injector'
@@ -38,24 +39,12 @@ export interface InjectorReplicas {
 }
 
 function webhookFor(i: number, port: number, label: string): V1MutatingWebhook {
-  return {
+  return podWebhook({
     name: `replica-${i}.iam-sidecar.io`,
-    clientConfig: { url: `https://127.0.0.1:${port}/mutate` },
-    rules: [
-      {
-        apiGroups: [''],
-        apiVersions: ['v1'],
-        operations: ['CREATE'],
-        resources: ['pods'],
-        scope: 'Namespaced',
-      },
-    ],
-    namespaceSelector: { matchLabels: { [label]: String(i) } },
-    sideEffects: 'None',
-    admissionReviewVersions: ['v1'],
-    failurePolicy: 'Fail',
+    port,
+    selector: { [label]: String(i) },
     timeoutSeconds: 5,
-  }
+  })
 }
 
 async function grantRbac(
